@@ -1,0 +1,42 @@
+"""tconv: convolutions that change resolution, exact in every framework's vocabulary, and fast.
+
+Design
+------
+One path for data::
+
+    public function  ->  plan               ->  algorithm            ->  result
+    (functional.py)      (plan.py,              (algorithms/*.py,
+                          geometry.py:           one file each)
+                          pure Python)
+
+* :mod:`tconv.geometry` is the window model: every framework's padding is a rule that cuts a
+  window ``[begin, begin + length)`` out of the full transposed-convolution output, per axis.
+  Shapes are computed there and nowhere else.
+* :mod:`tconv.plan` checks every argument (``ValueError``/``TypeError`` naming it and its legal
+  values) and reduces a call to a :class:`~tconv.plan.ConvTransposePlan`: no tensors.
+* :mod:`tconv.algorithms` holds the algorithms. Each declares what it cannot run as readable
+  reasons (``why_not``); ``algorithm="auto"`` takes the first capable one, a name forces one, and
+  when none fits the error lists every reason. ``reference`` is the float64 definition.
+* :mod:`tconv.nn` holds thin modules over the functions; :mod:`tconv.layouts` converts weights
+  between frameworks; :mod:`tconv.keras` imports Keras layers without TensorFlow.
+"""
+
+from . import algorithms, nn
+from .algorithms import NoAlgorithmError
+from .functional import conv_transpose1d, conv_transpose2d, conv_transpose3d
+from .keras import from_keras
+from .layouts import LAYOUTS, convert_weight
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LAYOUTS",
+    "NoAlgorithmError",
+    "algorithms",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "convert_weight",
+    "from_keras",
+    "nn",
+]

@@ -1,0 +1,193 @@
+"""The public transposed convolutions: check the tensors, plan, pick an algorithm, run it."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+
+from . import algorithms
+from .plan import ConvTransposePlan, plan_conv_transpose
+
+
+def _check_tensors(input: object, weight: object, bias: object, ndim: int) -> bool:
+    """Type, dtype and device checks; returns whether ``input`` is unbatched."""
+    for name, value in (("input", input), ("weight", weight)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name}: expected a torch.Tensor; got {type(value).__name__}")
+    if bias is not None and not isinstance(bias, torch.Tensor):
+        raise TypeError(f"bias: expected a torch.Tensor or None; got {type(bias).__name__}")
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise TypeError(f"input: expected a floating-point or complex dtype; got {input.dtype}")
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and value.dtype != input.dtype:
+            raise TypeError(f"{name}: dtype {value.dtype} does not match the input's {input.dtype}; convert one of them")
+        if value is not None and value.device != input.device:
+            raise ValueError(f"{name}: is on {value.device} but the input is on {input.device}")
+    if weight.dim() != ndim + 2:
+        raise ValueError(
+            f"weight: expected {ndim + 2} dimensions (in_channels, out_channels // groups, *kernel_size); got shape {tuple(weight.shape)}"
+        )
+    if input.dim() not in (ndim + 1, ndim + 2):
+        raise ValueError(
+            f"input: expected {ndim + 2} dimensions (N, C, *spatial) or {ndim + 1} (C, *spatial, unbatched) "
+            f"for a {ndim}-d transposed convolution; got shape {tuple(input.shape)}"
+        )
+    return input.dim() == ndim + 1
+
+
+def _is_channels_last(input: torch.Tensor) -> bool:
+    if input.dim() == 4:
+        return input.shape[1] > 1 and input.is_contiguous(memory_format=torch.channels_last) and not input.is_contiguous()
+    if input.dim() == 5:
+        return input.shape[1] > 1 and input.is_contiguous(memory_format=torch.channels_last_3d) and not input.is_contiguous()
+    return False
+
+
+def plan_for(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    stride: object = 1,
+    padding: object = 0,
+    output_padding: object = 0,
+    groups: int = 1,
+    dilation: object = 1,
+    *,
+    output_size: Optional[Sequence[int]] = None,
+) -> ConvTransposePlan:
+    """The plan of a batched call with these tensors (shapes, dtype, device and layout)."""
+    return plan_conv_transpose(
+        input.shape,
+        weight.shape,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        groups=groups,
+        dilation=dilation,
+        output_size=output_size,
+        has_bias=bias is not None,
+        bias_shape=None if bias is None else bias.shape,
+        dtype=input.dtype,
+        device_type=input.device.type,
+        channels_last=_is_channels_last(input),
+        requires_grad=torch.is_grad_enabled()
+        and any(t is not None and t.requires_grad for t in (input, weight, bias)),
+    )
+
+
+def conv_transpose(
+    ndim: int,
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    stride: object = 1,
+    padding: object = 0,
+    output_padding: object = 0,
+    groups: int = 1,
+    dilation: object = 1,
+    *,
+    output_size: Optional[Sequence[int]] = None,
+    algorithm: str = "auto",
+) -> torch.Tensor:
+    """A transposed convolution with ``ndim`` spatial axes; see :func:`conv_transpose2d`."""
+    unbatched = _check_tensors(input, weight, bias, ndim)
+    batched = input.unsqueeze(0) if unbatched else input
+    plan = plan_for(batched, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size)
+    out = algorithms.select(plan, algorithm).run(plan, batched, weight, bias)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    stride: object = 1,
+    padding: object = 0,
+    output_padding: object = 0,
+    groups: int = 1,
+    dilation: object = 1,
+    *,
+    output_size: Optional[Sequence[int]] = None,
+    algorithm: str = "auto",
+) -> torch.Tensor:
+    """1-d transposed convolution; see :func:`conv_transpose2d`.
+
+    Shapes: input ``(N, Cin, L)`` or ``(Cin, L)``; weight ``(Cin, Cout // groups, k)``;
+    output ``(N, Cout, Lout)`` or ``(Cout, Lout)``.
+    """
+    return conv_transpose(
+        1, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size, algorithm=algorithm
+    )
+
+
+def conv_transpose2d(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    stride: object = 1,
+    padding: object = 0,
+    output_padding: object = 0,
+    groups: int = 1,
+    dilation: object = 1,
+    *,
+    output_size: Optional[Sequence[int]] = None,
+    algorithm: str = "auto",
+) -> torch.Tensor:
+    """2-d transposed convolution in any framework's padding vocabulary.
+
+    Same positional arguments and meaning as :func:`torch.nn.functional.conv_transpose2d`, with
+    more ways to say the padding. Per axis the result is a window of the full output
+    ``(i - 1) * stride + (k - 1) * dilation + 1`` long (see :mod:`tconv.geometry`).
+
+    Args:
+        input: ``(N, Cin, H, W)`` or unbatched ``(Cin, H, W)``; any layout (channels_last kept).
+        weight: ``(Cin, Cout // groups, kH, kW)`` (PyTorch/ONNX layout; see
+            :func:`tconv.convert_weight` for others).
+        bias: ``(Cout,)`` or None.
+        stride, dilation: int or one int per axis, each >= 1.
+        padding: an int or one int per axis (PyTorch: crop that many samples at both ends);
+            ``"valid"`` (no crop); ``"same"`` / ``"same_upper"`` (TF, ONNX SAME_UPPER: output =
+            input × stride, the odd crop at the end); ``"same_lower"`` (ONNX: the odd crop at the
+            start); or one ``(begin, end)`` pair per axis (ONNX ``pads``, TF explicit padding).
+        output_padding: int or per axis, each < max(stride, dilation): zeros appended to the full
+            output before the crop.
+        groups: channel groups.
+        output_size: the spatial output size (TF/ONNX ``output_shape``, torch ``output_size``;
+            ``(N, C, H, W)`` also accepted). Raises with the legal range if the padding cannot
+            give it.
+        algorithm: ``"auto"`` or an algorithm name from :data:`tconv.algorithms.ALGORITHMS`.
+
+    Returns:
+        ``(N, Cout, Hout, Wout)`` (or unbatched ``(Cout, Hout, Wout)``), in the input's dtype and layout.
+
+    Raises:
+        ValueError: a shape or argument the operation cannot take (the message names it and the
+            legal values); also when the forced ``algorithm`` cannot run the problem.
+        TypeError: a non-tensor, a non-floating dtype, or operands of different dtypes.
+    """
+    return conv_transpose(
+        2, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size, algorithm=algorithm
+    )
+
+
+def conv_transpose3d(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    stride: object = 1,
+    padding: object = 0,
+    output_padding: object = 0,
+    groups: int = 1,
+    dilation: object = 1,
+    *,
+    output_size: Optional[Sequence[int]] = None,
+    algorithm: str = "auto",
+) -> torch.Tensor:
+    """3-d transposed convolution; see :func:`conv_transpose2d`.
+
+    Shapes: input ``(N, Cin, D, H, W)`` or ``(Cin, D, H, W)``; weight ``(Cin, Cout // groups, kD, kH, kW)``.
+    """
+    return conv_transpose(
+        3, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size, algorithm=algorithm
+    )

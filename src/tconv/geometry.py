@@ -1,0 +1,176 @@
+"""The window model: every framework's transposed-convolution padding as one rule per axis.
+
+Per spatial axis, with input length ``i``, kernel ``k``, stride ``s``, dilation ``d`` and
+output padding ``op``, the *full* output of a transposed convolution has length
+``L = (i - 1) * s + (k - 1) * d + 1``. Every framework returns a window ``[begin, begin + length)``
+of that full output after it has been extended by zeros at its end (by ``op`` and, further,
+wherever the window runs past it). So an axis is described completely by three numbers:
+``AxisWindow(full, begin, length)``.
+
+A padding *rule* turns the call's arguments into a window:
+
+* :class:`Pads` ``(begin, end)`` crops the ``op``-extended full output explicitly. PyTorch's
+  ``padding=p`` is ``Pads(p, p)``, ``"valid"`` is ``Pads(0, 0)``, ONNX ``pads`` and TensorFlow's
+  explicit padding are per-side ``Pads``.
+* :class:`Same` keeps ``input * stride`` samples (or the requested size) and crops the rest,
+  the odd sample at the end (``SAME``/``SAME_UPPER``) or at the start (``SAME_LOWER``).
+
+This module is pure Python: no tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Sequence, Union
+
+PADDING_STRINGS = ("valid", "same", "same_upper", "same_lower")
+
+
+@dataclass(frozen=True)
+class Pads:
+    """Crop ``begin`` samples at the start and ``end`` at the end of the extended full output."""
+
+    begin: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Same:
+    """TF/ONNX ``SAME``: ``output = input * stride``; ``lower`` puts the odd crop at the start."""
+
+    lower: bool = False
+
+
+PaddingRule = Union[Pads, Same]
+
+
+@dataclass(frozen=True)
+class AxisWindow:
+    """The window ``[begin, begin + length)`` of a full output of length ``full``."""
+
+    full: int
+    begin: int
+    length: int
+
+    @property
+    def end(self) -> int:
+        return self.begin + self.length
+
+    @property
+    def crop_end(self) -> int:
+        """Full-output samples after the window (0 when the window runs past the end)."""
+        return max(0, self.full - self.end)
+
+    @property
+    def zeros_after(self) -> int:
+        """Zero samples the window takes beyond the end of the full output."""
+        return max(0, self.end - self.full)
+
+
+def effective_kernel(kernel: int, dilation: int) -> int:
+    return (kernel - 1) * dilation + 1
+
+
+def full_length(size: int, kernel: int, stride: int, dilation: int) -> int:
+    return (size - 1) * stride + effective_kernel(kernel, dilation)
+
+
+def parse_padding(padding: object, ndim: int) -> tuple[PaddingRule, ...]:
+    """One rule per axis from any accepted ``padding`` value.
+
+    Accepted: an int, a string in :data:`PADDING_STRINGS` (case-insensitive), or a sequence with
+    one entry per axis, each an int (both sides) or a ``(begin, end)`` pair.
+    """
+    if isinstance(padding, str):
+        name = padding.lower()
+        if name not in PADDING_STRINGS:
+            raise ValueError(
+                f"padding: unknown padding {padding!r}; legal strings are {', '.join(map(repr, PADDING_STRINGS))}, "
+                "or an int, or one int or (begin, end) pair per axis"
+            )
+        if name == "valid":
+            return (Pads(0, 0),) * ndim
+        return (Same(lower=name == "same_lower"),) * ndim
+    if _is_int(padding):
+        return (_pads(padding, padding),) * ndim
+    if not isinstance(padding, Sequence) or len(padding) != ndim:
+        raise ValueError(
+            f"padding: expected an int, a padding string, or {ndim} entries (one per spatial axis, "
+            f"each an int or a (begin, end) pair); got {padding!r}"
+        )
+    rules = []
+    for entry in padding:
+        if _is_int(entry):
+            rules.append(_pads(entry, entry))
+        elif isinstance(entry, Sequence) and not isinstance(entry, str) and len(entry) == 2 and all(map(_is_int, entry)):
+            rules.append(_pads(*entry))
+        else:
+            raise ValueError(f"padding: each per-axis entry must be an int or a (begin, end) pair of ints; got {entry!r}")
+    return tuple(rules)
+
+
+def _pads(begin: int, end: int) -> Pads:
+    if begin < 0 or end < 0:
+        raise ValueError(f"padding: must be non-negative; got ({begin}, {end})")
+    return Pads(int(begin), int(end))
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def legal_output_sizes(size: int, kernel: int, stride: int, dilation: int, rule: PaddingRule) -> range:
+    """The output lengths an explicit ``output_size`` may ask for on one axis."""
+    if isinstance(rule, Same):
+        return range((size - 1) * stride + 1, size * stride + 1)
+    shortest = full_length(size, kernel, stride, dilation) - rule.begin - rule.end
+    return range(max(shortest, 1), shortest + max(stride, dilation))
+
+
+def axis_window(
+    size: int,
+    kernel: int,
+    stride: int,
+    dilation: int,
+    output_padding: int,
+    rule: PaddingRule,
+    output_size: int | None = None,
+    *,
+    axis: int = 0,
+) -> AxisWindow:
+    """The window of one axis; raises ``ValueError`` for an output size the rule cannot give."""
+    full = full_length(size, kernel, stride, dilation)
+    if output_size is not None:
+        legal = legal_output_sizes(size, kernel, stride, dilation, rule)
+        if output_size not in legal:
+            raise ValueError(
+                f"output_size: {output_size} is illegal on spatial axis {axis} for {_describe(rule)} "
+                f"(input {size}, kernel {kernel}, stride {stride}, dilation {dilation}); "
+                + (f"legal sizes are {legal.start} … {legal.stop - 1}" if len(legal) else "no size is legal: the padding crops everything")
+            )
+    if isinstance(rule, Same):
+        length = size * stride if output_size is None else output_size
+        total = max(0, full + output_padding - length)
+        begin = total - total // 2 if rule.lower else total // 2
+        return AxisWindow(full, begin, length)
+    if output_size is not None:
+        if output_padding and output_size != full + output_padding - rule.begin - rule.end:
+            raise ValueError(
+                f"output_size: {output_size} on spatial axis {axis} disagrees with output_padding={output_padding}; "
+                f"give one of them, or sizes that agree ({full + output_padding - rule.begin - rule.end})"
+            )
+        return AxisWindow(full, rule.begin, output_size)
+    length = full + output_padding - rule.begin - rule.end
+    if length < 1:
+        raise ValueError(
+            f"padding: {_describe(rule)} crops the whole output on spatial axis {axis} "
+            f"(full length {full}, output_padding {output_padding}); the padding must leave at least one sample"
+        )
+    return AxisWindow(full, rule.begin, length)
+
+
+def _describe(rule: PaddingRule) -> str:
+    if isinstance(rule, Same):
+        return "padding 'same_lower'" if rule.lower else "padding 'same'"
+    return f"padding ({rule.begin}, {rule.end})"

@@ -1,0 +1,164 @@
+"""Random transposed-convolution problems and their comparison with the float64 reference.
+
+Used by ``tconv check`` and by the test suite, so that both exercise the same space: 1-3 spatial
+axes, odd and even sizes, every padding vocabulary, output_size, output_padding, groups, dilation
+and bias.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Optional
+
+import torch
+
+from . import functional
+from .algorithms.reference import conv_transpose_reference, reference_dtype
+from .geometry import Pads, full_length, legal_output_sizes, parse_padding
+
+#: Largest error, relative to the reference's largest magnitude, that an algorithm may make.
+TOLERANCE = {
+    torch.float64: 1e-10,
+    torch.complex128: 1e-10,
+    torch.float32: 2e-5,
+    torch.complex64: 2e-5,
+    torch.float16: 6e-3,
+    torch.bfloat16: 4e-2,
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One transposed-convolution call: shapes and keyword arguments."""
+
+    input_shape: tuple[int, ...]
+    weight_shape: tuple[int, ...]
+    kwargs: dict = field(default_factory=dict, hash=False)
+    bias: bool = False
+
+    @property
+    def ndim(self) -> int:
+        return len(self.weight_shape) - 2
+
+    def tensors(
+        self,
+        dtype: torch.dtype = torch.float32,
+        *,
+        seed: int = 0,
+        device: str = "cpu",
+        channels_last: bool = False,
+        requires_grad: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """Random ``(input, weight, bias)`` of this case (standard normal, then cast to ``dtype``)."""
+        generator = torch.Generator().manual_seed(seed)
+        draw = lambda *shape: torch.randn(*shape, generator=generator, dtype=torch.float64).to(device=device, dtype=dtype)  # noqa: E731
+        x, w = draw(*self.input_shape), draw(*self.weight_shape)
+        b = draw(self.weight_shape[1] * self.kwargs.get("groups", 1)) if self.bias else None
+        if channels_last and self.ndim in (2, 3):
+            x = x.contiguous(memory_format=torch.channels_last if self.ndim == 2 else torch.channels_last_3d)
+        tensors = (x, w, b)
+        for t in tensors:
+            if t is not None:
+                t.requires_grad_(requires_grad)
+        return tensors
+
+    def __str__(self) -> str:
+        options = ", ".join(f"{key}={value!r}" for key, value in self.kwargs.items())
+        return f"x{list(self.input_shape)} w{list(self.weight_shape)}{' +bias' if self.bias else ''} {options}"
+
+
+def random_case(rng: random.Random, ndim: Optional[int] = None, *, max_input: int = 7) -> Case:
+    """A random legal call (small enough for the float64 reference)."""
+    ndim = ndim or rng.choice((1, 1, 2, 2, 2, 3))
+    if ndim == 3:
+        max_input = min(max_input, 4)
+    groups = rng.choice((1, 1, 1, 2, 3))
+    batch = rng.randint(1, 2)
+    cin, cout = groups * rng.randint(1, 3), groups * rng.randint(1, 3)
+    size = [rng.randint(1, max_input) for _ in range(ndim)]
+    kernel = [rng.randint(1, 4 if ndim < 3 else 3) for _ in range(ndim)]
+    stride = [rng.randint(1, 3) for _ in range(ndim)]
+    dilation = [rng.choice((1, 1, 2)) for _ in range(ndim)]
+    output_padding = [rng.randrange(max(s, d)) for s, d in zip(stride, dilation)]
+    full = [full_length(i, k, s, d) for i, k, s, d in zip(size, kernel, stride, dilation)]
+
+    style = rng.choice(("int", "per_axis", "pairs", "valid", "same", "same_upper", "same_lower"))
+    if style == "int":
+        padding: object = rng.randint(0, (min(L + op for L, op in zip(full, output_padding)) - 1) // 2)
+    elif style == "per_axis":
+        padding = tuple(rng.randint(0, (L + op - 1) // 2) for L, op in zip(full, output_padding))
+    elif style == "pairs":
+        pairs = []
+        for L, op in zip(full, output_padding):
+            begin = rng.randint(0, L + op - 1)
+            pairs.append((begin, rng.randint(0, L + op - 1 - begin)))
+        padding = tuple(pairs)
+    else:
+        padding = style
+    kwargs: dict = {"stride": tuple(stride), "padding": padding, "output_padding": tuple(output_padding)}
+
+    if rng.random() < 0.35:
+        rules = parse_padding(padding, ndim)
+        output_size = []
+        for i, k, s, d, rule in zip(size, kernel, stride, dilation, rules):
+            legal = legal_output_sizes(i, k, s, d, rule)
+            output_size.append(rng.choice(legal) if len(legal) else None)
+        if None not in output_size:
+            kwargs["output_size"] = tuple(output_size)
+            if all(isinstance(rule, Pads) for rule in rules):
+                kwargs["output_padding"] = 0
+    if groups > 1:
+        kwargs["groups"] = groups
+    if any(d > 1 for d in dilation):
+        kwargs["dilation"] = tuple(dilation)
+    return Case(
+        input_shape=(batch, cin, *size),
+        weight_shape=(cin, cout // groups, *kernel),
+        kwargs=kwargs,
+        bias=rng.random() < 0.5,
+    )
+
+
+def random_cases(seed: int, count: int, ndim: Optional[int] = None) -> list[Case]:
+    rng = random.Random(seed)
+    return [random_case(rng, ndim) for _ in range(count)]
+
+
+def relative_error(value: torch.Tensor, reference: torch.Tensor) -> float:
+    """``max |value - reference| / max |reference|`` (0 when both are zero)."""
+    reference = reference.detach()
+    scale = reference.abs().max().item() if reference.numel() else 0.0
+    diff = (value.detach().to(reference.dtype) - reference).abs().max().item() if reference.numel() else 0.0
+    return diff / scale if scale else diff
+
+
+def compare_with_reference(
+    case: Case,
+    algorithm: str,
+    dtype: torch.dtype = torch.float32,
+    *,
+    seed: int = 0,
+    channels_last: bool = False,
+    gradients: bool = True,
+) -> float:
+    """Largest relative error of ``algorithm`` against the float64 reference: output and, with
+    ``gradients``, the gradients of input, weight and bias for a random output cotangent."""
+    x, w, b = case.tensors(dtype, seed=seed, channels_last=channels_last, requires_grad=gradients)
+    out = functional.conv_transpose(case.ndim, x, w, b, **case.kwargs, algorithm=algorithm)
+
+    exact = reference_dtype(dtype)
+    xr, wr, br = (None if t is None else t.detach().to(exact).requires_grad_(gradients) for t in (x, w, b))
+    plan = functional.plan_for(xr, wr, br, **{k: v for k, v in case.kwargs.items()})
+    ref = conv_transpose_reference(plan, xr, wr, br)
+    if tuple(out.shape) != tuple(ref.shape):
+        raise AssertionError(f"{algorithm}: output shape {tuple(out.shape)}, reference {tuple(ref.shape)} for {case}")
+    errors = [relative_error(out, ref)]
+    if gradients:
+        generator = torch.Generator().manual_seed(seed + 1)
+        cotangent = torch.randn(ref.shape, generator=generator, dtype=torch.float64).to(exact)
+        inputs = [t for t in (x, w, b) if t is not None]
+        grads = torch.autograd.grad(out, inputs, cotangent.to(dtype))
+        ref_grads = torch.autograd.grad(ref, [t for t in (xr, wr, br) if t is not None], cotangent)
+        errors += [relative_error(g, r) for g, r in zip(grads, ref_grads)]
+    return max(errors)
