@@ -19,6 +19,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     bench = commands.add_parser("bench", help="time tconv's algorithms against PyTorch")
     bench.add_argument("--quick", action="store_true", help="fewer shapes and shorter timing")
+    bench.add_argument("--backward", action="store_true", help="time forward+backward instead of forward")
+    bench.add_argument("--algorithm", default="auto", help="the tconv algorithm to time (default: auto)")
     bench.add_argument("--min-run-time", type=float, default=None, help="seconds of timing per measurement")
 
     args = parser.parse_args(argv)
@@ -31,7 +33,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0 if all(row.passed for row in rows) else 1
     from .bench import print_results, run_bench
 
-    print_results(run_bench(quick=args.quick, min_run_time=args.min_run_time), console)
+    results = run_bench(quick=args.quick, backward=args.backward, min_run_time=args.min_run_time, algorithm=args.algorithm)
+    print_results(results, console, backward=args.backward)
     return 0
 
 

@@ -75,7 +75,9 @@ class ConvTransposePlan:
 def per_axis(value: object, ndim: int, name: str, *, minimum: int) -> tuple[int, ...]:
     """An int or one int per axis, each at least ``minimum``."""
     values = (value,) * ndim if isinstance(value, Integral) else value
-    if not isinstance(values, Sequence) or isinstance(values, str) or len(values) != ndim:
+    if not isinstance(values, Sequence) or isinstance(values, str):
+        raise TypeError(f"{name}: expected an int or {ndim} ints (one per spatial axis); got {value!r}")
+    if len(values) != ndim:
         raise ValueError(f"{name}: expected an int or {ndim} ints (one per spatial axis); got {value!r}")
     for entry in values:
         if not isinstance(entry, Integral) or isinstance(entry, bool):

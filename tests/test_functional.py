@@ -1,0 +1,98 @@
+"""Every algorithm against the float64 reference on random problems; PyTorch equivalence."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import tconv
+from tconv import algorithms
+from tconv.testing import TOLERANCE, compare_with_reference, random_case, random_cases
+
+ALGORITHM_NAMES = list(algorithms.ALGORITHMS)
+CASES = random_cases(seed=2026, count=60)
+
+
+def _capable(case, name, dtype=torch.float64, **layout):
+    x, w, b = case.tensors(dtype, **layout)
+    plan = tconv.functional.plan_for(x, w, b, **case.kwargs)
+    return not algorithms.get(name).why_not(plan)
+
+
+@pytest.mark.parametrize("name", ALGORITHM_NAMES)
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_random_problems_float64(name, index):
+    case = CASES[index]
+    if not _capable(case, name):
+        pytest.skip(f"{name} does not support {case}")
+    assert compare_with_reference(case, name, torch.float64, seed=index) <= TOLERANCE[torch.float64], str(case)
+
+
+@pytest.mark.parametrize("name", ALGORITHM_NAMES)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.complex64])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_dtypes_and_layouts(name, dtype, channels_last):
+    for index, case in enumerate(random_cases(seed=7, count=8)):
+        if not _capable(case, name, dtype, channels_last=channels_last):
+            continue
+        error = compare_with_reference(case, name, dtype, seed=index, channels_last=channels_last)
+        assert error <= TOLERANCE[dtype], f"{error:.2e} for {case}"
+
+
+@pytest.mark.parametrize("name", ALGORITHM_NAMES)
+@pytest.mark.parametrize("seed", range(6))
+def test_gradcheck(name, seed):
+    import random
+
+    case = random_case(random.Random(seed), max_input=4)
+    x, w, b = case.tensors(torch.float64, seed=seed, requires_grad=True)
+    inputs = tuple(t for t in (x, w, b) if t is not None)
+
+    def run(*tensors):
+        bias = tensors[2] if b is not None else None
+        return tconv.functional.conv_transpose(case.ndim, tensors[0], tensors[1], bias, **case.kwargs, algorithm=name)
+
+    assert torch.autograd.gradcheck(run, inputs)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_channels_last_output_layout(ndim):
+    x = torch.randn(2, 4, *(5,) * ndim)
+    memory_format = torch.channels_last if ndim == 2 else torch.channels_last_3d
+    w = torch.randn(4, 3, *(3,) * ndim)
+    for padding in (1, "same", "valid", ((0, 2),) * ndim):
+        expected = tconv.functional.conv_transpose(ndim, x, w, stride=2, padding=padding)
+        out = tconv.functional.conv_transpose(ndim, x.contiguous(memory_format=memory_format), w, stride=2, padding=padding)
+        assert out.is_contiguous(memory_format=memory_format)
+        torch.testing.assert_close(out, expected)
+
+
+@pytest.mark.parametrize("index", range(20))
+def test_torch_padding_is_pytorch(index):
+    """With PyTorch-style padding tconv returns exactly what PyTorch returns."""
+    case = random_cases(seed=11, count=20)[index]
+    kwargs = dict(case.kwargs)
+    if not isinstance(kwargs["padding"], int) or "output_size" in kwargs:
+        kwargs["padding"] = 0
+        kwargs.pop("output_size", None)
+    x, w, b = case.tensors(torch.float32, seed=index)
+    op = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[case.ndim]
+    torch.testing.assert_close(tconv.functional.conv_transpose(case.ndim, x, w, b, **kwargs), op(x, w, b, **kwargs), rtol=0, atol=0)
+
+
+def test_unbatched_input():
+    x, w, b = torch.randn(4, 6), torch.randn(4, 2, 3), torch.randn(2)
+    out = tconv.conv_transpose1d(x, w, b, stride=2, padding="same")
+    assert out.shape == (2, 12)
+    torch.testing.assert_close(out, tconv.conv_transpose1d(x[None], w, b, stride=2, padding="same")[0])
+
+
+def test_output_size_with_batch_and_channels():
+    x, w = torch.randn(1, 2, 5, 5), torch.randn(2, 3, 3, 3)
+    out = tconv.conv_transpose2d(x, w, stride=2, padding=1, output_size=(1, 3, 10, 10))
+    torch.testing.assert_close(out, F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1))
+
+
+def test_same_keeps_input_times_stride():
+    x, w = torch.randn(1, 1, 7, 6), torch.randn(1, 1, 4, 3)
+    for stride in (1, 2, 3):
+        assert tconv.conv_transpose2d(x, w, stride=stride, padding="same").shape[2:] == (7 * stride, 6 * stride)
