@@ -6,6 +6,8 @@ import torch.nn.functional as F
 
 import tconv
 from tconv import algorithms
+from tconv.algorithms.native import torch_window
+from tconv.geometry import AxisWindow
 from tconv.testing import TOLERANCE, compare_with_reference, random_case, random_cases
 
 ALGORITHM_NAMES = list(algorithms.ALGORITHMS)
@@ -96,3 +98,23 @@ def test_same_keeps_input_times_stride():
     x, w = torch.randn(1, 1, 7, 6), torch.randn(1, 1, 4, 3)
     for stride in (1, 2, 3):
         assert tconv.conv_transpose2d(x, w, stride=stride, padding="same").shape[2:] == (7 * stride, 6 * stride)
+
+
+@pytest.mark.parametrize(
+    "window, stride, expected",
+    [
+        # PyTorch padding=1, output_padding=1 (L = 11): PyTorch's own call, nothing left over
+        (AxisWindow(11, 1, 10), 2, (1, 1, 0, 0, 0)),
+        # SAME_LOWER with an odd total (k = 5): output_padding moves the end, nothing left over
+        (AxisWindow(13, 2, 10), 2, (2, 1, 0, 0, 0)),
+        # SAME_UPPER with an odd total: one sample to crop at the end
+        (AxisWindow(13, 1, 10), 2, (1, 0, 0, 1, 0)),
+        # a window past the end: output_padding gives what it can, zeros the rest
+        (AxisWindow(10, 0, 12), 3, (0, 2, 0, 0, 0)),
+        (AxisWindow(10, 0, 14), 3, (0, 2, 0, 0, 2)),
+        # a large crop at the start: the rest is cropped after PyTorch
+        (AxisWindow(11, 6, 2), 2, (4, 1, 2, 0, 0)),
+    ],
+)
+def test_native_window_split(window, stride, expected):
+    assert torch_window(window, stride, 1) == expected

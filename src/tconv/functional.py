@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Optional, Sequence
 
 import torch
@@ -44,6 +45,14 @@ def _is_channels_last(input: torch.Tensor) -> bool:
     return False
 
 
+def _freeze(value: object) -> object:
+    """A hashable copy of an argument: sequences become tuples, recursively."""
+    if isinstance(value, (list, tuple, torch.Size)):
+        return tuple(_freeze(entry) for entry in value)
+    hash(value)
+    return value
+
+
 def plan_for(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -56,24 +65,57 @@ def plan_for(
     *,
     output_size: Optional[Sequence[int]] = None,
 ) -> ConvTransposePlan:
-    """The plan of a batched call with these tensors (shapes, dtype, device and layout)."""
+    """The plan of a batched call with these tensors (shapes, dtype, device and layout); plans
+    are cached per distinct call."""
+    key = (
+        tuple(input.shape),
+        tuple(weight.shape),
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size,
+        bias is not None,
+        None if bias is None else tuple(bias.shape),
+        input.dtype,
+        input.device.type,
+        _is_channels_last(input),
+        torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias)),
+    )
+    try:
+        hash(key)
+    except TypeError:  # lists among the arguments
+        try:
+            key = _freeze(key)
+        except TypeError:  # something unhashable: the planner says what is wrong with it
+            return _plan(*key)
+    return _cached_plan(*key)
+
+
+def _plan(
+    input_shape, weight_shape, stride, padding, output_padding, groups, dilation, output_size,
+    has_bias, bias_shape, dtype, device_type, channels_last, requires_grad,
+) -> ConvTransposePlan:  # fmt: skip
     return plan_conv_transpose(
-        input.shape,
-        weight.shape,
+        input_shape,
+        weight_shape,
         stride=stride,
         padding=padding,
         output_padding=output_padding,
         groups=groups,
         dilation=dilation,
         output_size=output_size,
-        has_bias=bias is not None,
-        bias_shape=None if bias is None else bias.shape,
-        dtype=input.dtype,
-        device_type=input.device.type,
-        channels_last=_is_channels_last(input),
-        requires_grad=torch.is_grad_enabled()
-        and any(t is not None and t.requires_grad for t in (input, weight, bias)),
+        has_bias=has_bias,
+        bias_shape=bias_shape,
+        dtype=dtype,
+        device_type=device_type,
+        channels_last=channels_last,
+        requires_grad=requires_grad,
     )
+
+
+_cached_plan = functools.lru_cache(maxsize=4096)(_plan)
 
 
 def conv_transpose(

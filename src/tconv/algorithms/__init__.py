@@ -7,6 +7,8 @@ or, for ``"auto"``, the first capable algorithm in :data:`ALGORITHMS` order.
 
 from __future__ import annotations
 
+import functools
+
 from .base import Algorithm
 from .native import Native
 from .reference import Reference
@@ -30,6 +32,7 @@ def reasons(plan) -> dict[str, list[str]]:
     return {name: algorithm.why_not(plan) for name, algorithm in ALGORITHMS.items()}
 
 
+@functools.lru_cache(maxsize=4096)
 def select(plan, algorithm: str = "auto") -> Algorithm:
     """The algorithm that runs ``plan``: the forced one, or the first capable one for ``"auto"``."""
     if not isinstance(algorithm, str):

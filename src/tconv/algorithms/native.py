@@ -7,7 +7,8 @@ sample or so, or zeros past the end beyond what ``output_padding`` can give) is 
 
 from __future__ import annotations
 
-from typing import Optional
+import functools
+from typing import NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -22,18 +23,23 @@ _TORCH_OPS = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3
 def torch_window(window: AxisWindow, stride: int, dilation: int) -> tuple[int, int, int, int, int]:
     """Split a window into PyTorch's ``(padding, output_padding)`` and the rest.
 
+    PyTorch returns ``[p, L - p + op)`` with ``op < max(stride, dilation)``. The largest ``p`` whose
+    result still reaches the window's last real sample is taken, so that only an asymmetric crop
+    (SAME's odd sample at the end) or zeros past the full output are left.
+
     Returns ``(padding, output_padding, crop_begin, crop_end, zeros_after)``: PyTorch's result,
     cropped by ``crop_begin`` and ``crop_end`` and followed by ``zeros_after`` zeros, is the window.
     """
-    padding = min(window.begin, window.crop_end)
-    output_padding = min(window.zeros_after, max(stride, dilation) - 1)
+    reach = max(stride, dilation) - 1
+    padding = min(window.begin, window.crop_end + reach)
+    output_padding = min(max(window.end - (window.full - padding), 0), reach)
     torch_end = window.full - padding + output_padding
     return (
         padding,
         output_padding,
         window.begin - padding,
         max(0, torch_end - window.end),
-        window.zeros_after - output_padding,
+        max(0, window.end - torch_end),
     )
 
 
@@ -50,24 +56,45 @@ class Native(Algorithm):
     def run(
         self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
     ) -> torch.Tensor:
-        splits = [torch_window(w, s, d) for w, s, d in zip(plan.windows, plan.stride, plan.dilation)]
-        zeros = [amount for split in reversed(splits) for amount in (0, split[4])]
+        call = _torch_call(plan)
         out = _TORCH_OPS[plan.ndim](
             input,
             weight,
-            None if any(zeros) else bias,
+            None if call.zeros else bias,
             stride=plan.stride,
-            padding=tuple(split[0] for split in splits),
-            output_padding=tuple(split[1] for split in splits),
+            padding=call.padding,
+            output_padding=call.output_padding,
             groups=plan.groups,
             dilation=plan.dilation,
         )
-        if all(split[2:] == (0, 0, 0) for split in splits):
+        if call.exact:
             return out
-        for axis, (_, _, crop_begin, crop_end, _) in enumerate(splits, start=2):
+        for axis, (crop_begin, crop_end) in enumerate(call.crops, start=2):
             out = out.narrow(axis, crop_begin, out.shape[axis] - crop_begin - crop_end)
-        if any(zeros):
-            out = F.pad(out, zeros)
+        if call.zeros:
+            out = F.pad(out, call.zeros)
             if bias is not None:
                 out = out + bias.view(-1, *(1,) * plan.ndim)
         return out.contiguous(memory_format=plan.memory_format)
+
+
+class _TorchCall(NamedTuple):
+    padding: tuple[int, ...]
+    output_padding: tuple[int, ...]
+    crops: tuple[tuple[int, int], ...]
+    zeros: tuple[int, ...]  # F.pad's list, last axis first; empty when none
+    exact: bool  # PyTorch's result is the window
+
+
+@functools.lru_cache(maxsize=4096)
+def _torch_call(plan: ConvTransposePlan) -> _TorchCall:
+    splits = [torch_window(w, s, d) for w, s, d in zip(plan.windows, plan.stride, plan.dilation)]
+    zeros = tuple(amount for split in reversed(splits) for amount in (0, split[4]))
+    crops = tuple((split[2], split[3]) for split in splits)
+    return _TorchCall(
+        padding=tuple(split[0] for split in splits),
+        output_padding=tuple(split[1] for split in splits),
+        crops=crops,
+        zeros=zeros if any(zeros) else (),
+        exact=not any(zeros) and not any(begin or end for begin, end in crops),
+    )

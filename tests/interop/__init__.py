@@ -1,0 +1,1 @@
+"""Live conformance tests of tconv against TensorFlow, Keras, ONNX Runtime and JAX."""
