@@ -37,8 +37,10 @@ def test_hand_computed_windows(size, kernel, stride, dilation, output_padding, r
 
 
 def test_legal_output_sizes():
-    # TF: SAME gives (i-1)s+1 ... i*s; VALID gives L ... L+s-1
-    assert legal_output_sizes(5, 3, 2, 1, Same()) == range(9, 11)
+    # SAME: any crop of the full output (ONNX), or up to i*s (TF: (i-1)s+1 ... i*s); VALID: L ... L+s-1
+    assert legal_output_sizes(5, 3, 2, 1, Same()) == range(1, 12)
+    assert legal_output_sizes(5, 3, 2, 1, Same(), output_padding=1) == range(1, 13)
+    assert legal_output_sizes(4, 1, 3, 1, Same()) == range(1, 13)
     assert legal_output_sizes(5, 3, 2, 1, Pads(0, 0)) == range(11, 13)
     assert legal_output_sizes(5, 3, 2, 1, Pads(1, 2)) == range(8, 10)
     # dilation beyond stride allows as much as output_padding does
@@ -69,7 +71,7 @@ def test_same_window_properties(problem):
     cropped_end = full + output_padding - window.end
     assert window.begin + max(cropped_end, 0) == total or cropped_end < 0
     assert window.begin - max(cropped_end, 0) in ((1, 0) if lower else (0, -1))
-    for n in legal_output_sizes(size, kernel, stride, dilation, Same(lower=lower)):
+    for n in legal_output_sizes(size, kernel, stride, dilation, Same(lower=lower), output_padding):
         assert axis_window(size, kernel, stride, dilation, output_padding, Same(lower=lower), n).length == n
 
 

@@ -120,10 +120,17 @@ def _is_int(value: object) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def legal_output_sizes(size: int, kernel: int, stride: int, dilation: int, rule: PaddingRule) -> range:
-    """The output lengths an explicit ``output_size`` may ask for on one axis."""
+def legal_output_sizes(
+    size: int, kernel: int, stride: int, dilation: int, rule: PaddingRule, output_padding: int = 0
+) -> range:
+    """The output lengths an explicit ``output_size`` may ask for on one axis.
+
+    Under SAME any length the (``op``-extended) full output can be cropped to, as ONNX defines
+    ``output_shape`` (TF allows the part ``(i - 1) * s + 1 … i * s`` of it), and up to ``i * s``
+    where that is longer. Otherwise the lengths ``output_padding`` can reach.
+    """
     if isinstance(rule, Same):
-        return range((size - 1) * stride + 1, size * stride + 1)
+        return range(1, max(full_length(size, kernel, stride, dilation) + output_padding, size * stride) + 1)
     shortest = full_length(size, kernel, stride, dilation) - rule.begin - rule.end
     return range(max(shortest, 1), shortest + max(stride, dilation))
 
@@ -142,7 +149,7 @@ def axis_window(
     """The window of one axis; raises ``ValueError`` for an output size the rule cannot give."""
     full = full_length(size, kernel, stride, dilation)
     if output_size is not None:
-        legal = legal_output_sizes(size, kernel, stride, dilation, rule)
+        legal = legal_output_sizes(size, kernel, stride, dilation, rule, output_padding)
         if output_size not in legal:
             raise ValueError(
                 f"output_size: {output_size} is illegal on spatial axis {axis} for {_describe(rule)} "

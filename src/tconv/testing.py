@@ -101,8 +101,8 @@ def random_case(rng: random.Random, ndim: Optional[int] = None, *, max_input: in
     if rng.random() < 0.35:
         rules = parse_padding(padding, ndim)
         output_size = []
-        for i, k, s, d, rule in zip(size, kernel, stride, dilation, rules):
-            legal = legal_output_sizes(i, k, s, d, rule)
+        for i, k, s, d, op, rule in zip(size, kernel, stride, dilation, output_padding, rules):
+            legal = legal_output_sizes(i, k, s, d, rule, op)
             output_size.append(rng.choice(legal) if len(legal) else None)
         if None not in output_size:
             kwargs["output_size"] = tuple(output_size)

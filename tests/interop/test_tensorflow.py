@@ -174,9 +174,12 @@ def test_conv_transpose_every_output_shape(case: TFCase, algorithm: str) -> None
         assert_matches(actual, expected, f"{case} output_size={output_size} algorithm={algorithm}")
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.ndim < 3], ids=str)
+@pytest.mark.parametrize("case", [c for c in CASES if c.ndim < 3 and c.padding != "SAME"], ids=str)
 def test_output_shape_just_outside_the_legal_range_is_rejected_by_both(case: TFCase) -> None:
-    """TF and tconv agree on where the legal output sizes end (one axis varied, the others legal)."""
+    """TF and tconv agree on where the legal output sizes end (one axis varied, the others legal).
+
+    Under SAME tconv also takes the shorter sizes ONNX defines, so only VALID and explicit padding
+    have the same bounds in both."""
     x, w_tf = _data(case, seed=7)
     w = tconv.convert_weight(w_tf, "tf", "torch", transposed=True).numpy()
     legal = case.legal_sizes(0)
