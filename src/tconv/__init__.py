@@ -15,15 +15,18 @@ One path for data::
 * :mod:`tconv.plan` checks every argument (``ValueError``/``TypeError`` naming it and its legal
   values) and reduces a call to a :class:`~tconv.plan.ConvTransposePlan`: no tensors.
 * :mod:`tconv.algorithms` holds the algorithms. Each declares what it cannot run as readable
-  reasons (``why_not``); ``algorithm="auto"`` takes the first capable one, a name forces one, and
-  when none fits the error lists every reason. ``reference`` is the float64 definition.
+  reasons (``why_not``); ``algorithm="auto"`` takes the first capable one in a per-device order of
+  preference (or, with :func:`set_autotune`, the one measured fastest), a name forces one, and
+  when none fits the error lists every reason; :func:`explain` tells which runs and why.
+  ``reference`` is the float64 definition.
 * :mod:`tconv.nn` holds thin modules over the functions; :mod:`tconv.layouts` converts weights
   between frameworks; :mod:`tconv.keras` imports Keras layers without TensorFlow.
 """
 
 from . import algorithms, nn
 from .algorithms import NoAlgorithmError
-from .functional import conv_transpose1d, conv_transpose2d, conv_transpose3d
+from .algorithms.autotune import set_autotune
+from .functional import conv_transpose1d, conv_transpose2d, conv_transpose3d, explain
 from .keras import from_keras
 from .layouts import LAYOUTS, convert_weight
 
@@ -37,6 +40,8 @@ __all__ = [
     "conv_transpose2d",
     "conv_transpose3d",
     "convert_weight",
+    "explain",
     "from_keras",
     "nn",
+    "set_autotune",
 ]

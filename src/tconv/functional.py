@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 import torch
 
 from . import algorithms
+from .algorithms.autotune import autotune_enabled
 from .plan import ConvTransposePlan, plan_conv_transpose
 
 
@@ -136,8 +137,53 @@ def conv_transpose(
     unbatched = _check_tensors(input, weight, bias, ndim)
     batched = input.unsqueeze(0) if unbatched else input
     plan = plan_for(batched, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size)
-    out = algorithms.select(plan, algorithm).run(plan, batched, weight, bias)
+    if algorithm == "auto" and autotune_enabled():
+        chosen = _choose(plan, batched, weight, bias).algorithm
+    else:
+        chosen = algorithms.select(plan, algorithm)
+    out = chosen.run(plan, batched, weight, bias)
     return out.squeeze(0) if unbatched else out
+
+
+def _choose(
+    plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], algorithm: str = "auto"
+) -> algorithms.Choice:
+    """The choice for a call, autotuning on detached copies of its tensors where that is on."""
+    tensors = [None if t is None else t.detach().requires_grad_(plan.requires_grad) for t in (input, weight, bias)]
+
+    def run(name: str) -> None:
+        with torch.set_grad_enabled(plan.requires_grad):
+            out = algorithms.get(name).run(plan, *tensors)
+            if plan.requires_grad:
+                out.backward(torch.ones_like(out))
+
+    return algorithms.choose(plan, algorithm, device=input.device, run=run)
+
+
+def explain(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    stride: object = 1,
+    padding: object = 0,
+    output_padding: object = 0,
+    groups: int = 1,
+    dilation: object = 1,
+    *,
+    output_size: Optional[Sequence[int]] = None,
+    algorithm: str = "auto",
+) -> algorithms.Choice:
+    """Which algorithm a transposed convolution with these arguments runs, and why the others don't.
+
+    Takes the arguments of :func:`conv_transpose2d` (the number of spatial axes is read from the
+    weight). ``str()`` of the result is a readable report; with autotuning on, this may time the
+    capable algorithms (as the call itself would).
+    """
+    ndim = weight.dim() - 2 if isinstance(weight, torch.Tensor) else 0
+    unbatched = _check_tensors(input, weight, bias, ndim)
+    batched = input.unsqueeze(0) if unbatched else input
+    plan = plan_for(batched, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size)
+    return _choose(plan, batched, weight, bias, algorithm)
 
 
 def conv_transpose1d(

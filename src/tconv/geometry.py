@@ -181,3 +181,58 @@ def _describe(rule: PaddingRule) -> str:
     if isinstance(rule, Same):
         return "padding 'same_lower'" if rule.lower else "padding 'same'"
     return f"padding ({rule.begin}, {rule.end})"
+
+
+@dataclass(frozen=True)
+class Polyphase:
+    """One axis of a transposed convolution as ``stride`` stride-1 correlations (its phases).
+
+    Full-output sample ``j = q * stride + r`` belongs to phase ``r`` and row ``q``; phase ``r`` is
+    the correlation of the input with the kernel ``tap_of[r]`` (``taps`` entries, each a kernel
+    tap index or -1 for a zero): ``phase_r[q] = sum_v x[q + v - (taps - 1)] * w[tap_of[r][v]]``.
+    Only rows ``first_row … first_row + rows - 1``, those the window touches, are computed: that
+    is a stride-1 correlation of the input padded by ``pad_begin`` and ``pad_end`` (negative:
+    cropped).
+    """
+
+    stride: int
+    taps: int
+    tap_of: tuple[tuple[int, ...], ...]
+    first_row: int
+    rows: int
+    pad_begin: int
+    pad_end: int
+    window_begin: int
+    window_length: int
+
+    def phase_samples(self, phase: int) -> tuple[int, int, int]:
+        """``(first output sample, first row, count)`` of a phase within the window; the phase's
+        samples are every ``stride``-th output sample from the first."""
+        first = (phase - self.window_begin) % self.stride
+        count = max(0, -(-(self.window_length - first) // self.stride))
+        return first, (self.window_begin + first) // self.stride - self.first_row, count
+
+
+def polyphase(size: int, kernel: int, stride: int, dilation: int, window: AxisWindow) -> Polyphase:
+    """Split one axis into its phases, computing only the rows the window needs."""
+    reach = ((kernel - 1) * dilation) // stride  # the largest row offset of any tap
+    tap_of = []
+    for phase in range(stride):
+        row = [-1] * (reach + 1)
+        for tap in range(kernel):
+            if (tap * dilation - phase) % stride == 0:
+                row[reach - (tap * dilation - phase) // stride] = tap
+        tap_of.append(tuple(row))
+    first_row = window.begin // stride
+    end_row = -(-window.end // stride)
+    return Polyphase(
+        stride=stride,
+        taps=reach + 1,
+        tap_of=tuple(tap_of),
+        first_row=first_row,
+        rows=end_row - first_row,
+        pad_begin=reach - first_row,
+        pad_end=end_row - size,
+        window_begin=window.begin,
+        window_length=window.length,
+    )

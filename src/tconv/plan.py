@@ -6,13 +6,14 @@ read it to say whether they can run a problem and to run it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from numbers import Integral
 from typing import Sequence
 
 import torch
 
-from .geometry import AxisWindow, axis_window, parse_padding
+from .geometry import AxisWindow, Polyphase, axis_window, parse_padding, polyphase
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,14 @@ class ConvTransposePlan:
         if self.channels_last:
             return torch.channels_last if self.ndim == 2 else torch.channels_last_3d
         return torch.contiguous_format
+
+    @functools.cached_property
+    def phases(self) -> tuple[Polyphase, ...]:
+        """Per axis, the polyphase split of the window (see :class:`tconv.geometry.Polyphase`)."""
+        return tuple(
+            polyphase(i, k, s, d, window)
+            for i, k, s, d, window in zip(self.input_size, self.kernel_size, self.stride, self.dilation, self.windows)
+        )
 
     @property
     def output_size(self) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ from typing import Optional
 
 import torch
 
-from . import functional
+from . import algorithms, functional
 from .algorithms.reference import conv_transpose_reference, reference_dtype
 from .geometry import Pads, full_length, legal_output_sizes, parse_padding
 
@@ -75,11 +75,14 @@ def random_case(rng: random.Random, ndim: Optional[int] = None, *, max_input: in
         max_input = min(max_input, 4)
     groups = rng.choice((1, 1, 1, 2, 3))
     batch = rng.randint(1, 2)
-    cin, cout = groups * rng.randint(1, 3), groups * rng.randint(1, 3)
+    cin, cout = groups * rng.choice((1, 1, 2, 3)), groups * rng.randint(1, 3)
     size = [rng.randint(1, max_input) for _ in range(ndim)]
     kernel = [rng.randint(1, 4 if ndim < 3 else 3) for _ in range(ndim)]
-    stride = [rng.randint(1, 3) for _ in range(ndim)]
     dilation = [rng.choice((1, 1, 2)) for _ in range(ndim)]
+    if rng.random() < 0.25:  # kernel blocks that do not overlap (k <= stride), as in k = s upsamplers
+        stride = [(k - 1) * d + 1 + rng.randint(0, 1) for k, d in zip(kernel, dilation)]
+    else:
+        stride = [rng.randint(1, 3) for _ in range(ndim)]
     output_padding = [rng.randrange(max(s, d)) for s, d in zip(stride, dilation)]
     full = [full_length(i, k, s, d) for i, k, s, d in zip(size, kernel, stride, dilation)]
 
@@ -120,9 +123,15 @@ def random_case(rng: random.Random, ndim: Optional[int] = None, *, max_input: in
     )
 
 
-def random_cases(seed: int, count: int, ndim: Optional[int] = None) -> list[Case]:
+def random_cases(seed: int, count: int, ndim: Optional[int] = None, *, max_input: int = 7) -> list[Case]:
     rng = random.Random(seed)
-    return [random_case(rng, ndim) for _ in range(count)]
+    return [random_case(rng, ndim, max_input=max_input) for _ in range(count)]
+
+
+def supports(algorithm: str, case: Case, dtype: torch.dtype = torch.float32, **layout) -> bool:
+    """Whether ``algorithm`` declares it can run ``case`` with this dtype and layout."""
+    x, w, b = case.tensors(dtype, **layout)
+    return not algorithms.get(algorithm).why_not(functional.plan_for(x, w, b, **case.kwargs))
 
 
 def relative_error(value: torch.Tensor, reference: torch.Tensor) -> float:

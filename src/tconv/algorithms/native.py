@@ -29,7 +29,10 @@ def torch_window(window: AxisWindow, stride: int, dilation: int) -> tuple[int, i
 
     Returns ``(padding, output_padding, crop_begin, crop_end, zeros_after)``: PyTorch's result,
     cropped by ``crop_begin`` and ``crop_end`` and followed by ``zeros_after`` zeros, is the window.
+    A window that starts past the full output is all zeros: PyTorch's plain result, cropped away.
     """
+    if window.begin >= window.full:
+        return 0, 0, window.full, 0, window.length
     reach = max(stride, dilation) - 1
     padding = min(window.begin, window.crop_end + reach)
     output_padding = min(max(window.end - (window.full - padding), 0), reach)

@@ -1,0 +1,89 @@
+"""``gemm``: one matrix product into columns, then a col2im scatter-add (``F.fold``).
+
+Every input sample ``x[n, c, t]`` of group ``g`` adds ``x[n, c, t] * w[c, o, tap]`` to the full
+output at ``t * stride + tap * dilation``. Summed over the group's input channels first, these are
+the columns ``cols[n, g, (o, tap), t] = sum_c w[g, c, (o, tap)] * x[n, g, c, t]``: one batched
+matrix product over samples and groups, with no zeros inserted and nothing to skip. ``F.fold``
+(col2im) then adds each column into the output at its taps.
+
+``F.fold`` crops symmetrically (its ``padding``) and takes the size after that crop as
+``output_size``; it counts its blocks from that size, so the uncropped size may pass the full
+output by ``stride - 1`` zeros at most. That is PyTorch's ``output_padding`` at dilation 1: the
+window is split by :func:`~tconv.algorithms.native.torch_window` with that reach, and what is left
+(an asymmetric crop, zeros past the end) is applied afterwards. The bias is added last, to every
+sample of the window. ``F.fold`` is 2-d: 1-d problems run with a height-1 axis.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple, Optional
+
+import torch
+import torch.nn.functional as F
+
+from ..plan import ConvTransposePlan
+from .base import Algorithm
+from .native import torch_window
+
+
+class Gemm(Algorithm):
+    name = "gemm"
+    description = "one batched matrix product into columns, then col2im (F.fold) scatter-adds them"
+    auto = False
+
+    def why_not(self, plan: ConvTransposePlan) -> list[str]:
+        reasons = super().why_not(plan)
+        if plan.ndim not in (1, 2):
+            reasons.append(f"col2im (F.fold) exists for 1 and 2 spatial axes only, not {plan.ndim}")
+        return reasons
+
+    def run(
+        self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
+    ) -> torch.Tensor:
+        call = _fold_call(plan)
+        groups = plan.groups
+        in_per_group = plan.in_channels // groups
+        columns = torch.matmul(
+            weight.reshape(groups, in_per_group, -1).transpose(1, 2),  # (G, out_per_group * taps, Cin/G)
+            input.reshape(plan.batch, groups, in_per_group, -1),  # (N, G, Cin/G, input samples)
+        )
+        out = F.fold(columns.reshape(plan.batch, -1, columns.shape[-1]), **call.fold_arguments)
+        if plan.ndim == 1:
+            out = out.squeeze(2)
+        for axis, (crop_begin, crop_end) in enumerate(call.crops, start=2):
+            if crop_begin or crop_end:
+                out = out.narrow(axis, crop_begin, out.shape[axis] - crop_begin - crop_end)
+        if call.zeros:
+            out = F.pad(out, call.zeros)
+        if bias is not None:
+            out = out + bias.view(-1, *(1,) * plan.ndim)
+        return out.contiguous(memory_format=plan.memory_format)
+
+
+class _FoldCall(NamedTuple):
+    fold_arguments: dict  # F.fold's keywords, 2-d (a height-1 axis first for 1-d problems)
+    crops: tuple[tuple[int, int], ...]
+    zeros: tuple[int, ...]  # F.pad's list, last axis first; empty when none
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_call(plan: ConvTransposePlan) -> _FoldCall:
+    splits = [torch_window(window, stride, 1) for window, stride in zip(plan.windows, plan.stride)]
+    height_one = 2 - plan.ndim
+
+    def as_2d(values, fill: int = 1) -> tuple[int, int]:
+        return (fill,) * height_one + tuple(values)
+
+    zeros = tuple(amount for split in reversed(splits) for amount in (0, split[4]))
+    return _FoldCall(
+        fold_arguments=dict(
+            output_size=as_2d(w.full - 2 * padding + op for w, (padding, op, *_) in zip(plan.windows, splits)),
+            kernel_size=as_2d(plan.kernel_size),
+            dilation=as_2d(plan.dilation),
+            padding=as_2d((split[0] for split in splits), fill=0),
+            stride=as_2d(plan.stride),
+        ),
+        crops=tuple((split[2], split[3]) for split in splits),
+        zeros=zeros if any(zeros) else (),
+    )

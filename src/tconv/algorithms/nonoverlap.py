@@ -1,0 +1,88 @@
+"""``nonoverlap``: kernels that do not overlap (``(k - 1) * dilation + 1 <= stride``, e.g. k = s).
+
+Every input sample then writes its own block of ``stride`` output samples per axis, ``block[r] =
+x * w[tap_of[r]]`` (one tap per phase of :class:`tconv.geometry.Polyphase`). With one input
+channel per group (depthwise) that is a single broadcast multiply-add whose result already is the
+output's memory layout, ``(N, C, H, s, W, s)`` or channels-last ``(N, H, s, W, s, C)``: it runs at
+memory speed. With more input channels per group it is one matrix product and one copy into the
+output layout. Only the input rows the window needs are used.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from ..plan import ConvTransposePlan
+from .base import Algorithm
+from .taps import gather_taps
+
+
+class Nonoverlap(Algorithm):
+    name = "nonoverlap"
+    description = "kernel <= stride: one broadcast multiply (depthwise) or matrix product written as output blocks"
+
+    def why_not(self, plan: ConvTransposePlan) -> list[str]:
+        reasons = super().why_not(plan)
+        for axis, (k, s, d) in enumerate(zip(plan.kernel_size, plan.stride, plan.dilation)):
+            if (k - 1) * d + 1 > s:
+                reasons.append(f"kernel blocks overlap on spatial axis {axis}: (kernel - 1) * dilation + 1 = {(k - 1) * d + 1} > stride {s}")
+        return reasons
+
+    def run(
+        self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
+    ) -> torch.Tensor:
+        axes, ndim = plan.phases, plan.ndim
+        groups, out_per_group = plan.groups, plan.out_channels // plan.groups
+        in_per_group = plan.in_channels // groups
+        strides = [axis.stride for axis in axes]
+
+        x, zero_rows = input, []
+        for dim, axis in enumerate(axes, start=2):  # rows first_row ... first_row + rows - 1, zeros past the input
+            begin, end = (min(row, x.shape[dim]) for row in (axis.first_row, axis.first_row + axis.rows))
+            x = x.narrow(dim, begin, end - begin)
+            zero_rows.append(axis.rows - (end - begin))
+        if any(zero_rows):
+            x = F.pad(x, [amount for rows in reversed(zero_rows) for amount in (0, rows)])
+        rows = list(x.shape[2:])
+        # block weight (g, Cin/g, Cout/g, s1, ..., sd): phase r of each axis takes tap tap_of[r][0]
+        block = gather_taps(weight, [axis.tap_of for axis in axes]).reshape(groups, in_per_group, out_per_group, *strides)
+
+        # logical block dims: (N, g, Cout/g, r1, s1, ..., rd, sd); channels-last keeps them in
+        # the order (N, r1, s1, ..., rd, sd, g, Cout/g) in memory
+        interleaved = [d for a in range(ndim) for d in (3 + 2 * a, 4 + 2 * a)]
+        order = [0, *interleaved, 1, 2] if plan.channels_last else list(range(3 + 2 * ndim))
+        if in_per_group == 1:
+            xb = x.unflatten(1, (groups, 1))
+            wb = block.reshape(1, groups, out_per_group, *strides)
+            for a in range(ndim):
+                xb = xb.unsqueeze(4 + 2 * a)
+                wb = wb.unsqueeze(3 + 2 * a)
+            xb, wb = xb.permute(order), wb.permute(order)
+            if bias is None:
+                blocks = xb * wb
+            else:
+                blocks = torch.addcmul(bias.view(1, groups, out_per_group, *[1] * (2 * ndim)).permute(order), xb, wb)
+        else:
+            xm = x.unflatten(1, (groups, in_per_group)).flatten(3).transpose(2, 3)  # (N, g, R, Cin/g)
+            products = torch.matmul(xm, block.flatten(2))  # (N, g, R, Cout/g * S)
+            if bias is not None:
+                products = products + bias.view(groups, 1, out_per_group, 1).expand(-1, -1, -1, products.shape[-1] // out_per_group).flatten(2)
+            blocks = products.reshape(x.shape[0], groups, *rows, out_per_group, *strides)
+            # (N, g, r1..rd, Cout/g, s1..sd) -> logical block dims
+            logical = [0, 1, 2 + ndim, *[d for a in range(ndim) for d in (2 + a, 3 + ndim + a)]]
+            blocks = blocks.permute(logical).permute(order).contiguous()
+
+        flat_shape = [x.shape[0], *[r * s for r, s in zip(rows, strides)], plan.out_channels]
+        if plan.channels_last:
+            out = blocks.reshape(flat_shape).movedim(-1, 1)
+        else:
+            out = blocks.reshape(flat_shape[0], flat_shape[-1], *flat_shape[1:-1])
+        exact = True
+        for dim, (axis, window) in enumerate(zip(axes, plan.windows), start=2):
+            offset = window.begin - axis.first_row * axis.stride
+            if offset or window.length != out.shape[dim]:
+                out, exact = out.narrow(dim, offset, window.length), False
+        return out if exact else out.contiguous(memory_format=plan.memory_format)
