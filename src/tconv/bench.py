@@ -1,32 +1,285 @@
-"""``tconv bench``: tconv's algorithms against PyTorch, side by side in one run.
+"""``tconv bench``: tconv against what a PyTorch user would write, timed side by side in one run.
 
-Each row is a transposed convolution from a real model. The baseline is what a PyTorch user
-writes: ``F.conv_transposeNd`` with PyTorch padding, and, for a padding PyTorch cannot express
-(``"same"`` with an odd crop), the closest PyTorch padding followed by a slice and a copy. Times
-are medians from :class:`torch.utils.benchmark.Timer`; each side is timed twice, alternating with
-the other, and the lower median is kept.
+Suites
+------
+A suite is a name, a title, a tuple of rows and the two columns its speedup compares
+(``baseline`` and ``contender``); :data:`SUITES` is the registry the command line reads. A row
+knows its name, whether ``--quick`` keeps it, the devices it is meant for, and how to ``build`` a
+:class:`Case` for a :class:`Settings`: its input tensors and one zero-argument callable per
+column, in column order. Adding a suite means writing its rows (or reusing a row class) and adding
+one entry to :data:`SUITES`; dtype, device, memory format, autocast, forward+backward, timing,
+output and plotting are the runner's business, not the row's.
+
+* ``upsample``: the ×2 upsampling modules people compare, on a ``[B, C, 16, 16]`` input: nearest,
+  a 3×3 depthwise convolution (at the input resolution, padding 1), PyTorch's depthwise
+  transposed convolution with kernel = stride = 2, bilinear (``align_corners=False``), tconv's
+  depthwise transposed convolution, and ``copy``: a plain copy moving as many bytes as the
+  transposed convolution must at least move (see :func:`plain_copy`), so "within 2× of a copy"
+  reads off the ``× copy`` column.
+* ``convt``: transposed convolutions from real models, tconv against ``F.conv_transposeNd``.
+
+Timing
+------
+Times are medians from :class:`torch.utils.benchmark.Timer` (which synchronises the GPU). Every
+callable of a row is timed twice, the columns alternating, and the lower median is kept, so that
+ratios stay fair on a shared machine.
+
+Tiny runs
+---------
+``Settings(tiny=True)`` (hidden ``--tiny`` on the command line) exists for the tests: batch at
+most 2, channels divided by 32, spatial sizes divided by 4, one thread, and about a millisecond of
+timing per callable. Its numbers mean nothing; it checks that every path runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Optional
+import contextlib
+import csv
+import io
+import json
+import math
+import platform
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Protocol, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from rich.console import Console
-from rich.progress import track
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from torch.utils import benchmark
 
-from . import algorithms, functional
+from . import __version__, algorithms, functional
+from .algorithms.autotune import autotune_enabled
 from .algorithms.native import torch_window
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
+AMP_DEFAULT = {"cuda": torch.float16, "cpu": torch.bfloat16}
+FORMATS = ("table", "csv", "json")
 
 _TORCH_OPS = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
+Method = Callable[[], object]
+
+
+def _dtype_name(dtype: Optional[torch.dtype]) -> Optional[str]:
+    return None if dtype is None else str(dtype).removeprefix("torch.")
+
+
+# --------------------------------------------------------------------------------------------
+# Settings: everything a row needs to build its tensors
+
 
 @dataclass(frozen=True)
-class Shape:
+class Settings:
+    """How to run: device, dtype, layout, autocast, pass, row selection and timing.
+
+    ``dtype`` is the dtype of the tensors; with ``amp`` (an autocast dtype) the tensors stay
+    float32 and the operations run under ``torch.autocast(device, amp)``.
+    """
+
+    device: str = "cpu"
+    dtype: torch.dtype = torch.float32
+    amp: Optional[torch.dtype] = None
+    channels_last: bool = False
+    backward: bool = False
+    quick: bool = False
+    tiny: bool = False
+    algorithm: str = "auto"
+    min_run_time: Optional[float] = None
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the option when these settings cannot run here."""
+        if self.device not in ("cpu", "cuda"):
+            raise ValueError(f"--device: expected 'cpu' or 'cuda'; got {self.device!r}")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            why = "this PyTorch was built without CUDA" if torch.version.cuda is None else "no CUDA device is visible"
+            raise ValueError(f"--device cuda: CUDA is not available ({why}; torch {torch.__version__}); use --device cpu")
+        if self.amp is not None:
+            if self.amp not in (torch.float16, torch.bfloat16):
+                raise ValueError(f"--amp: autocast needs --dtype float16 or bfloat16; got {_dtype_name(self.amp)}")
+            if self.dtype != torch.float32:
+                raise ValueError("--amp: the tensors stay float32 under autocast; --dtype names the autocast dtype")
+        if self.algorithm != "auto" and self.algorithm not in algorithms.ALGORITHMS:
+            legal = ", ".join(map(repr, ("auto", *algorithms.ALGORITHMS)))
+            raise ValueError(f"--algorithm: unknown algorithm {self.algorithm!r}; legal values are {legal}")
+        if self.min_run_time is not None and not self.min_run_time > 0:
+            raise ValueError(f"--min-run-time: expected a positive number of seconds; got {self.min_run_time}")
+
+    @property
+    def run_time(self) -> float:
+        """Seconds of timing per measurement."""
+        if self.min_run_time is not None:
+            return self.min_run_time
+        return 0.001 if self.tiny else 0.1 if self.quick else 0.5
+
+    @property
+    def threads(self) -> int:
+        """CPU threads while timing: PyTorch's, or 1 for tiny runs (whose calls are so short that
+        waking a second thread on a busy machine would dominate)."""
+        return 1 if self.tiny else torch.get_num_threads()
+
+    @property
+    def pass_name(self) -> str:
+        return "forward+backward" if self.backward else "forward"
+
+    def channels(self, channels: int) -> int:
+        return max(2, channels // 32) if self.tiny else channels
+
+    def shape(self, batch: int, channels: int, *spatial: int) -> tuple[int, ...]:
+        """An input shape, shrunk when ``tiny``."""
+        if not self.tiny:
+            return (batch, channels, *spatial)
+        return (min(batch, 2), self.channels(channels), *(max(4, size // 4) for size in spatial))
+
+    def tensor(self, shape: Sequence[int], generator: torch.Generator, *, grad: bool = True) -> torch.Tensor:
+        """A random tensor on the device, in the dtype and memory format, needing a gradient
+        under ``backward`` (unless ``grad`` is False)."""
+        t = torch.randn(tuple(shape), generator=generator).to(self.device, self.dtype)
+        if self.channels_last and t.dim() in (4, 5):
+            t = t.contiguous(memory_format=torch.channels_last if t.dim() == 4 else torch.channels_last_3d)
+        return t.requires_grad_(self.backward and grad)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device, dtype=self.amp)
+
+    def describe(self) -> dict[str, object]:
+        """The settings as JSON-ready values (the ``config`` of the CSV and JSON output)."""
+        return {
+            "device": self.device,
+            "device_name": torch.cuda.get_device_name() if self.device == "cuda" else platform.machine(),
+            "dtype": _dtype_name(self.dtype),
+            "amp": _dtype_name(self.amp),
+            "channels_last": self.channels_last,
+            "pass": self.pass_name,
+            "threads": self.threads,
+            "algorithm": self.algorithm,
+            "autotune": autotune_enabled(),
+            "min_run_time": self.run_time,
+            "quick": self.quick,
+            "tiny": self.tiny,
+            "torch": torch.__version__,
+            "tconv": __version__,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Suites: rows that build cases, and the registry
+
+
+@dataclass
+class Case:
+    """One row, ready to time.
+
+    ``methods`` maps each column to a zero-argument callable returning its result (a tensor), or
+    to a string: why the column cannot run here (e.g. the forced tconv algorithm cannot run the
+    problem). ``inputs`` are the tensors gradients are taken for under ``--backward``.
+    """
+
+    shape: str
+    inputs: tuple[torch.Tensor, ...]
+    methods: dict[str, Union[Method, str]]
+    algorithm: str = ""
+
+
+class Row(Protocol):
+    """A row of a suite: its name, whether ``--quick`` keeps it, the devices it runs on (``cpu``,
+    ``cuda``), and how to build its :class:`Case` (tensors made with :meth:`Settings.tensor`)."""
+
+    name: str
+    quick: bool
+    devices: tuple[str, ...]
+
+    def build(self, settings: Settings) -> Case: ...
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named list of rows; ``speedup`` is ``baseline`` ms / ``contender`` ms."""
+
+    name: str
+    title: str
+    rows: tuple[Row, ...]
+    baseline: str
+    contender: str = "tconv"
+
+    def rows_for(self, settings: Settings) -> list[Row]:
+        return [row for row in self.rows if settings.device in row.devices and (row.quick or not settings.quick)]
+
+
+def _tconv(settings: Settings, ndim: int, *args: object) -> tuple[Union[Method, str], str]:
+    """tconv's callable for a call (``args`` as ``F.conv_transposeNd`` takes them), which is what a
+    user writes: ``tconv.conv_transposeNd(*args, algorithm=<--algorithm>)``; with the name of the
+    algorithm that runs (autotuned here, before timing, where autotuning is on), or why the
+    requested algorithm cannot run it."""
+    try:
+        with settings.autocast():
+            chosen = functional.explain(*args, algorithm=settings.algorithm).algorithm.name
+    except algorithms.NoAlgorithmError as error:
+        return f"n/a: {error}", ""
+    return (lambda: functional.conv_transpose(ndim, *args, algorithm=settings.algorithm)), chosen
+
+
+def plain_copy(settings: Settings, reads: Sequence[torch.Tensor], writes: Sequence[torch.Tensor]) -> Method:
+    """A plain copy moving the bytes an operation must at least move: the yardstick of "within 2×
+    of a copy".
+
+    Forward: read ``reads`` once and write ``writes`` once, ``R + W`` bytes. Forward+backward adds
+    reading the output's gradient and the inputs again and writing the inputs' gradients:
+    ``3R + 2W`` bytes. The copy is ``torch.empty_like(src).copy_(src)`` of half that many bytes
+    (a copy reads and writes each byte) in the dtype of the first output; like the operations it
+    is compared with, it allocates its result on every call.
+    """
+    read = sum(t.numel() * t.element_size() for t in reads)
+    write = sum(t.numel() * t.element_size() for t in writes)
+    moved = 3 * read + 2 * write if settings.backward else read + write
+    dtype = writes[0].dtype
+    src = torch.ones(math.ceil(moved / 2 / torch.empty((), dtype=dtype).element_size()), dtype=dtype, device=settings.device)
+    return lambda: torch.empty_like(src).copy_(src)
+
+
+@dataclass(frozen=True)
+class UpsampleRow:
+    """×2 upsampling modules on one ``[batch, channels, size, size]`` input."""
+
+    batch: int
+    channels: int
+    size: int = 16
+    quick: bool = False
+    devices: tuple[str, ...] = ("cpu",)
+
+    @property
+    def name(self) -> str:
+        return f"B={self.batch} C={self.channels}"
+
+    def build(self, settings: Settings) -> Case:
+        generator = torch.Generator().manual_seed(0)
+        shape = settings.shape(self.batch, self.channels, self.size, self.size)
+        c = shape[1]
+        x = settings.tensor(shape, generator)
+        w_up = settings.tensor((c, 1, 2, 2), generator)
+        w_conv = settings.tensor((c, 1, 3, 3), generator)
+        tconv, algorithm = _tconv(settings, 2, x, w_up, None, 2, 0, 0, c)
+        with torch.no_grad(), settings.autocast():
+            out = F.conv_transpose2d(x, w_up, None, 2, 0, 0, c)
+        methods: dict[str, Union[Method, str]] = {
+            "nearest": lambda: F.interpolate(x, scale_factor=2, mode="nearest"),
+            "conv3x3_dw": lambda: F.conv2d(x, w_conv, None, 1, 1, 1, c),
+            "torch_deconv_dw": lambda: F.conv_transpose2d(x, w_up, None, 2, 0, 0, c),
+            "bilinear": lambda: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False),
+            "tconv": tconv,
+            "copy": plain_copy(settings, reads=(x, w_up), writes=(out,)),
+        }
+        return Case(str(list(shape)), (x, w_up, w_conv), methods, algorithm)
+
+
+@dataclass(frozen=True)
+class ConvTRow:
+    """A transposed convolution from a real model: tconv against ``F.conv_transposeNd``."""
+
     name: str
     input: tuple[int, ...]
     out_channels: int
@@ -36,95 +289,343 @@ class Shape:
     output_padding: int = 0
     groups: int = 1
     quick: bool = False
+    devices: tuple[str, ...] = ("cpu", "cuda")
+
+    def build(self, settings: Settings) -> Case:
+        generator = torch.Generator().manual_seed(0)
+        shape = settings.shape(*self.input)
+        ndim = len(shape) - 2
+        depthwise = self.groups > 1 and self.groups == self.input[1]
+        groups = shape[1] if depthwise else self.groups
+        out_channels = shape[1] if depthwise else settings.channels(self.out_channels)
+        x = settings.tensor(shape, generator)
+        w = settings.tensor((shape[1], out_channels // groups, *(self.kernel,) * ndim), generator)
+        args = (x, w, None, self.stride, self.padding, self.output_padding, groups)
+        tconv, algorithm = _tconv(settings, ndim, *args)
+        return Case(str(list(shape)), (x, w), {"torch": _torch_baseline(*args), "tconv": tconv}, algorithm)
 
 
-CONVT_SUITE = (
-    Shape("DCGAN up-block k4 s2 p1", (16, 256, 8, 8), 128, 4, 2, 1, quick=True),
-    Shape("pix2pix up-block k4 s2 p1", (4, 128, 32, 32), 64, 4, 2, 1),
-    Shape("U-Net up-conv k2 s2", (8, 128, 32, 32), 64, 2, 2, quick=True),
-    Shape("decoder k3 s2 p1 op1", (8, 64, 32, 32), 64, 3, 2, 1, 1, quick=True),
-    Shape("decoder k3 s2 'same' (odd crop)", (8, 64, 32, 32), 64, 3, 2, "same", quick=True),
-    Shape("stride 1 k3 p1", (8, 64, 32, 32), 64, 3, 1, 1),
-    Shape("stride 4 k8 p2", (8, 64, 16, 16), 32, 8, 4, 2),
-    Shape("depthwise deconv k2 s2", (8, 512, 16, 16), 512, 2, 2, groups=512, quick=True),
-    Shape("1d audio upsampler k16 s8 p4", (4, 128, 512), 64, 16, 8, 4, quick=True),
-    Shape("3d k2 s2", (2, 64, 8, 16, 16), 32, 2, 2, quick=True),
+def _torch_baseline(x, w, bias, stride, padding, output_padding, groups) -> Method:
+    """What a PyTorch user runs: ``F.conv_transposeNd``; for a padding PyTorch cannot express
+    (``"same"`` with an odd crop), the closest PyTorch padding, a slice and a copy."""
+    op = _TORCH_OPS[x.dim() - 2]
+    if not isinstance(padding, str):
+        return lambda: op(x, w, bias, stride, padding, output_padding, groups)
+    plan = functional.plan_for(x, w, bias, stride, padding, output_padding, groups)
+    splits = [torch_window(window, stride, 1) for window in plan.windows]
+    torch_padding = tuple(split[0] for split in splits)
+    torch_output_padding = tuple(split[1] for split in splits)
+    crop = tuple(slice(split[2], None if split[3] == 0 else -split[3]) for split in splits)
+    return lambda: op(x, w, bias, stride, torch_padding, torch_output_padding, groups)[(..., *crop)].contiguous()
+
+
+UPSAMPLE = Suite(
+    "upsample",
+    "×2 upsampling modules on [B, C, 16, 16]",
+    rows=(
+        UpsampleRow(1, 512, quick=True),
+        UpsampleRow(8, 512, quick=True),
+        UpsampleRow(16, 512, quick=True),
+        UpsampleRow(1, 2048, quick=True, devices=("cuda",)),
+        UpsampleRow(16, 2048, quick=True, devices=("cuda",)),
+        UpsampleRow(64, 2048, quick=True, devices=("cuda",)),
+    ),
+    baseline="torch_deconv_dw",
 )
+
+CONVT = Suite(
+    "convt",
+    "transposed convolutions from real models",
+    rows=(
+        ConvTRow("DCGAN up-block k4 s2 p1", (16, 256, 8, 8), 128, 4, 2, 1, quick=True),
+        ConvTRow("pix2pix up-block k4 s2 p1", (4, 128, 32, 32), 64, 4, 2, 1),
+        ConvTRow("U-Net up-conv k2 s2", (8, 128, 32, 32), 64, 2, 2, quick=True),
+        ConvTRow("decoder k3 s2 p1 op1", (8, 64, 32, 32), 64, 3, 2, 1, 1, quick=True),
+        ConvTRow("decoder k3 s2 'same' (odd crop)", (8, 64, 32, 32), 64, 3, 2, "same", quick=True),
+        ConvTRow("stride 1 k3 p1", (8, 64, 32, 32), 64, 3, 1, 1),
+        ConvTRow("stride 4 k8 p2", (8, 64, 16, 16), 32, 8, 4, 2),
+        ConvTRow("depthwise deconv k2 s2", (8, 512, 16, 16), 512, 2, 2, groups=512, quick=True),
+        ConvTRow("1d audio upsampler k16 s8 p4", (4, 128, 512), 64, 16, 8, 4, quick=True),
+        ConvTRow("3d k2 s2", (2, 64, 8, 16, 16), 32, 2, 2, quick=True),
+    ),
+    baseline="torch",
+)
+
+SUITES: dict[str, Suite] = {suite.name: suite for suite in (UPSAMPLE, CONVT)}
+
+
+# --------------------------------------------------------------------------------------------
+# Running
 
 
 @dataclass
-class Result:
-    suite: str
+class CaseResult:
+    """The times of one row: ``ms`` per column that ran; ``errors`` per column that did not
+    (``"n/a: ..."`` when it cannot run this problem, anything else is a failure)."""
+
+    suite: Suite
     name: str
-    algorithm: str
-    torch_ms: float
-    tconv_ms: float
+    shape: str = ""
+    algorithm: str = ""
+    methods: list[str] = field(default_factory=list)
+    ms: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
 
     @property
-    def speedup(self) -> float:
-        return self.torch_ms / self.tconv_ms
+    def speedup(self) -> Optional[float]:
+        """``baseline`` ms / ``contender`` ms, when both ran."""
+        return _ratio(self.ms.get(self.suite.baseline), self.ms.get(self.suite.contender))
+
+    @property
+    def failed(self) -> bool:
+        return any(not error.startswith("n/a") for error in self.errors.values())
 
 
-def _torch_baseline(shape: Shape, x: torch.Tensor, w: torch.Tensor) -> Callable[[], torch.Tensor]:
-    """What a PyTorch user runs for this shape."""
-    ndim = x.dim() - 2
-    op = _TORCH_OPS[ndim]
-    if not isinstance(shape.padding, str):
-        return lambda: op(x, w, None, shape.stride, shape.padding, shape.output_padding, shape.groups)
-    plan = functional.plan_for(x, w, None, shape.stride, shape.padding, shape.output_padding, shape.groups)
-    splits = [torch_window(window, shape.stride, 1) for window in plan.windows]
-    padding = tuple(split[0] for split in splits)
-    output_padding = tuple(split[1] for split in splits)
-    crop = tuple(slice(split[2], None if split[3] == 0 else -split[3]) for split in splits)
-    return lambda: op(x, w, None, shape.stride, padding, output_padding, shape.groups)[(..., *crop)].contiguous()
+def _ratio(numerator: Optional[float], denominator: Optional[float]) -> Optional[float]:
+    return None if numerator is None or not denominator else numerator / denominator
 
 
-def _time(fn: Callable[[], object], min_run_time: float) -> float:
-    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
-    return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
+def _timed(settings: Settings, fn: Method, inputs: Sequence[torch.Tensor]) -> Method:
+    """``fn`` under autocast, and with its backward under ``--backward`` (gradients of the inputs
+    it depends on, with a ones gradient made once; nothing accumulates between calls)."""
+    if settings.amp is None:
+        forward = fn
+    else:
 
+        def forward() -> object:
+            with settings.autocast():
+                return fn()
 
-def _with_backward(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
+    if not settings.backward:
+        return forward
+    leaves = [t for t in inputs if t.requires_grad]
+    grads: list[torch.Tensor] = []
+
     def run() -> None:
-        out = fn()
-        out.backward(torch.ones_like(out))
+        out = forward()
+        if isinstance(out, torch.Tensor) and out.requires_grad:  # a plain copy has no backward
+            if not grads:
+                grads.append(torch.ones_like(out))
+            torch.autograd.grad(out, leaves, grads[0], allow_unused=True)
 
     return run
 
 
-def run_bench(
-    *, quick: bool = False, backward: bool = False, min_run_time: Optional[float] = None, algorithm: str = "auto"
-) -> list[Result]:
-    """Time every shape of the ``convt`` suite, PyTorch and tconv alternating."""
-    min_run_time = min_run_time or (0.1 if quick else 0.5)
-    shapes = [shape for shape in CONVT_SUITE if shape.quick or not quick]
+def _time(fn: Method, settings: Settings) -> float:
+    """Median milliseconds of ``fn`` (the Timer synchronises the GPU)."""
+    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=settings.threads)
+    return timer.blocked_autorange(min_run_time=settings.run_time).median * 1e3
+
+
+def _short(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+def run_bench(settings: Settings, suites: Optional[Sequence[str]] = None) -> list[CaseResult]:
+    """Time every row of the named suites (default: all), columns alternating, twice each; a
+    transient progress bar goes to stderr."""
+    settings.check()
+    chosen = [SUITES[name] for name in (suites or SUITES)]
+    rows = [(suite, row) for suite in chosen for row in suite.rows_for(settings)]
     results = []
-    for shape in track(shapes, description="benchmarking", transient=True):
-        generator = torch.Generator().manual_seed(0)
-        ndim = len(shape.input) - 2
-        x = torch.randn(shape.input, generator=generator, requires_grad=backward)
-        w = torch.randn(
-            shape.input[1], shape.out_channels // shape.groups, *(shape.kernel,) * ndim, generator=generator, requires_grad=backward
-        )
-        args = (x, w, None, shape.stride, shape.padding, shape.output_padding, shape.groups)
-        plan = functional.plan_for(*args)
-        chosen = algorithms.select(plan, algorithm).name
-        ours = lambda args=args, ndim=ndim: functional.conv_transpose(ndim, *args, algorithm=chosen)  # noqa: E731
-        theirs = _torch_baseline(shape, x, w)
-        if backward:
-            ours, theirs = _with_backward(ours), _with_backward(theirs)
-        torch_times, tconv_times = [], []
-        for _ in range(2):
-            torch_times.append(_time(theirs, min_run_time))
-            tconv_times.append(_time(ours, min_run_time))
-        results.append(Result("convt", shape.name, chosen, min(torch_times), min(tconv_times)))
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("tconv bench", total=len(rows))
+        for suite, row in rows:
+            progress.update(task, description=f"{suite.name}: {row.name}")
+            results.append(_run_row(settings, suite, row, lambda fraction: progress.advance(task, fraction)))
     return results
 
 
-def print_results(results: list[Result], console: Console, *, backward: bool = False) -> None:
-    table = Table(title=f"tconv bench ({'forward+backward' if backward else 'forward'}, {torch.get_num_threads()} threads, ms)")
-    for column in ("suite", "shape", "algorithm", "torch ms", "tconv ms", "speedup"):
-        table.add_column(column, justify="right" if column.endswith(("ms", "speedup")) else "left")
+def _run_row(settings: Settings, suite: Suite, row: Row, advance: Callable[[float], None]) -> CaseResult:
+    result = CaseResult(suite, row.name)
+    try:
+        case = row.build(settings)
+    except Exception as error:  # a row that cannot even be built is reported, not fatal
+        result.errors["build"] = _short(error)
+        advance(1)
+        return result
+    result.shape, result.algorithm, result.methods = case.shape, case.algorithm, list(case.methods)
+    runnable = {}
+    for name, method in case.methods.items():
+        if isinstance(method, str):
+            result.errors[name] = method
+        else:
+            runnable[name] = _timed(settings, method, case.inputs)
+    times: dict[str, list[float]] = {name: [] for name in runnable}
+    steps = 2 * max(1, len(runnable))
+    for _ in range(2):
+        for name, fn in runnable.items():
+            if name not in result.errors:
+                try:
+                    times[name].append(_time(fn, settings))
+                except Exception as error:
+                    result.errors[name] = _short(error)
+            advance(1 / steps)
+    result.ms = {name: min(values) for name, values in times.items() if values and name not in result.errors}
+    if not runnable:
+        advance(1)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+
+
+RECORD_FIELDS = (
+    "suite", "case", "shape", "method", "algorithm", "ms", "speedup", "x_copy", "error",
+    "device", "dtype", "amp", "channels_last", "pass", "threads",
+)  # fmt: skip
+
+
+def records(results: Sequence[CaseResult], settings: Settings) -> list[dict[str, object]]:
+    """One record per (row, column): ``ms``; ``speedup`` = the suite's baseline ms / ms;
+    ``x_copy`` = ms / the row's ``copy`` ms (when it has one); ``algorithm`` for tconv's column."""
+    config = settings.describe()
+    out = []
     for r in results:
-        table.add_row(r.suite, r.name, r.algorithm, f"{r.torch_ms:.3f}", f"{r.tconv_ms:.3f}", f"{r.speedup:.2f}x")
-    console.print(table)
+        baseline, copy = r.ms.get(r.suite.baseline), r.ms.get("copy")
+        for method in r.methods or list(r.errors):
+            ms = r.ms.get(method)
+            out.append(
+                {
+                    "suite": r.suite.name,
+                    "case": r.name,
+                    "shape": r.shape,
+                    "method": method,
+                    "algorithm": r.algorithm if method == r.suite.contender else "",
+                    "ms": ms,
+                    "speedup": _ratio(baseline, ms),
+                    "x_copy": _ratio(ms, copy),
+                    "error": r.errors.get(method, ""),
+                    **{key: config[key] for key in ("device", "dtype", "amp", "channels_last", "pass", "threads")},
+                }
+            )
+    return out
+
+
+def to_csv(results: Sequence[CaseResult], settings: Settings) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=RECORD_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for record in records(results, settings):
+        writer.writerow({key: "" if value is None else value for key, value in record.items()})
+    return buffer.getvalue()
+
+
+def to_json(results: Sequence[CaseResult], settings: Settings) -> str:
+    return json.dumps({"config": settings.describe(), "results": records(results, settings)}, indent=2) + "\n"
+
+
+def _header(settings: Settings) -> str:
+    layout = "channels_last" if settings.channels_last else "contiguous"
+    dtype = f"amp {_dtype_name(settings.amp)}" if settings.amp else _dtype_name(settings.dtype)
+    return (
+        f"tconv bench: {settings.pass_name}, {settings.device}, {dtype}, {layout}, "
+        f"{settings.threads} threads, algorithm={settings.algorithm}{' (autotune)' if autotune_enabled() else ''}, "
+        f"torch {torch.__version__}"
+    )
+
+
+def print_tables(results: Sequence[CaseResult], settings: Settings, console: Console) -> None:
+    """One table per suite: a row per case, a column per method (ms), then the speedup of the
+    contender over the baseline and, with a ``copy`` column, the contender's time in copies."""
+    console.print(_header(settings), highlight=False)
+    for suite in dict.fromkeys(r.suite for r in results):
+        rows = [r for r in results if r.suite is suite]
+        methods = list(dict.fromkeys(m for r in rows for m in r.methods))
+        has_copy = "copy" in methods
+        caption = f"speedup = {suite.baseline} ms / {suite.contender} ms"
+        if has_copy:
+            caption += f"; × copy = {suite.contender} ms / copy ms"
+        table = Table(title=f"{suite.name}: {suite.title} (ms)", caption=caption)
+        table.add_column("case")
+        table.add_column("algorithm")
+        for method in methods:
+            table.add_column(method, justify="right")
+        table.add_column("speedup", justify="right")
+        if has_copy:
+            table.add_column("× copy", justify="right")
+        notes = []
+        for r in rows:
+            cells = [r.name, r.algorithm or "-"]
+            for method in methods:
+                if method in r.ms:
+                    cells.append(f"{r.ms[method]:.3f}")
+                else:
+                    error = r.errors.get(method, "")
+                    cells.append("n/a" if error.startswith("n/a") else "[red]error[/red]" if error else "-")
+            speedup = r.speedup
+            cells.append("-" if speedup is None else f"{speedup:.2f}x")
+            if has_copy:
+                x_copy = _ratio(r.ms.get(suite.contender), r.ms.get("copy"))
+                cells.append("-" if x_copy is None else f"{x_copy:.2f}")
+            table.add_row(*cells)
+            notes += [f"{r.name} / {method}: {error}" for method, error in r.errors.items()]
+        console.print(table)
+        for note in notes:
+            console.print(f"  {note}", highlight=False, markup=False)
+
+
+def plot(results: Sequence[CaseResult], settings: Settings, path: str) -> None:
+    """A PNG bar chart: per suite, the time of every column for every case (log scale), the
+    contender's bar labelled with its speedup. Headless (Agg); needs matplotlib."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    suites = list(dict.fromkeys(r.suite for r in results))
+    sizes = []
+    for suite in suites:
+        rows = [r for r in results if r.suite is suite]
+        sizes.append(max(2.0, 0.22 * len(rows) * max(len(r.methods) for r in rows) + 1.0))
+    figure = Figure(figsize=(10, sum(sizes) + 0.6), layout="constrained")
+    FigureCanvasAgg(figure)
+    figure.suptitle(_header(settings), fontsize=8)
+    axes = figure.subplots(len(suites), 1, squeeze=False, height_ratios=sizes)[:, 0]
+    colors = {}
+    for ax, suite in zip(axes, suites):
+        rows = [r for r in results if r.suite is suite]
+        methods = list(dict.fromkeys(m for r in rows for m in r.methods))
+        height = 0.8 / max(1, len(methods))
+        for j, method in enumerate(methods):
+            color = colors.setdefault(method, f"C{len(colors) % 10}")
+            ys = [i + (j - (len(methods) - 1) / 2) * height for i in range(len(rows))]
+            values = [r.ms.get(method, math.nan) for r in rows]
+            ax.barh(ys, values, height=height, color=color, label=method)
+            if method == suite.contender:
+                for y, r in zip(ys, rows):
+                    if r.speedup is not None:
+                        ax.text(r.ms[method], y, f" {r.speedup:.2f}x", va="center", fontsize=7)
+        ax.set_yticks(range(len(rows)), [r.name for r in rows], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_xlabel(f"ms (lower is better); labels: speedup over {suite.baseline}", fontsize=8)
+        ax.set_title(f"{suite.name}: {suite.title}", fontsize=10)
+        ax.legend(fontsize=7, loc="best")
+    figure.savefig(path, dpi=120)
+
+
+def write_output(results: Sequence[CaseResult], settings: Settings, fmt: str, output: Optional[str] = None) -> None:
+    """``fmt`` (table, csv or json) to ``output``, or to stdout."""
+    if fmt == "table":
+        if output is None:
+            print_tables(results, settings, Console(width=None if Console().is_terminal else 200))
+            return
+        buffer = io.StringIO()
+        print_tables(results, settings, Console(file=buffer, width=200, no_color=True, force_terminal=False))
+        text = buffer.getvalue()
+    else:
+        text = to_csv(results, settings) if fmt == "csv" else to_json(results, settings)
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        with open(output, "w", encoding="utf-8") as file:
+            file.write(text)

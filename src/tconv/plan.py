@@ -16,6 +16,10 @@ import torch
 from .geometry import AxisWindow, Polyphase, axis_window, parse_padding, polyphase
 
 
+#: The channels-last memory format of each number of spatial axes that has one.
+CHANNELS_LAST = {2: torch.channels_last, 3: torch.channels_last_3d}
+
+
 @dataclass(frozen=True)
 class ConvTransposePlan:
     """A batched transposed convolution, reduced to the window model.
@@ -62,9 +66,7 @@ class ConvTransposePlan:
     @property
     def memory_format(self) -> torch.memory_format:
         """The layout outputs are returned in: the input's."""
-        if self.channels_last:
-            return torch.channels_last if self.ndim == 2 else torch.channels_last_3d
-        return torch.contiguous_format
+        return CHANNELS_LAST[self.ndim] if self.channels_last else torch.contiguous_format
 
     @functools.cached_property
     def phases(self) -> tuple[Polyphase, ...]:

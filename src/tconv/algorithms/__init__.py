@@ -19,12 +19,13 @@ from . import autotune, heuristics
 from .base import Algorithm
 from .gemm import Gemm
 from .native import Native
+from .native_channels_last import NativeChannelsLast
 from .nonoverlap import Nonoverlap
 from .reference import Reference
 from .subpixel import Subpixel
 
 ALGORITHMS: dict[str, Algorithm] = {
-    algorithm.name: algorithm for algorithm in (Native(), Nonoverlap(), Subpixel(), Gemm(), Reference())
+    algorithm.name: algorithm for algorithm in (Native(), NativeChannelsLast(), Nonoverlap(), Subpixel(), Gemm(), Reference())
 }
 
 

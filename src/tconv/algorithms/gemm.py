@@ -30,7 +30,6 @@ from .native import torch_window
 class Gemm(Algorithm):
     name = "gemm"
     description = "one batched matrix product into columns, then col2im (F.fold) scatter-adds them"
-    auto = False
 
     def why_not(self, plan: ConvTransposePlan) -> list[str]:
         reasons = super().why_not(plan)
@@ -69,21 +68,22 @@ class _FoldCall(NamedTuple):
 
 @functools.lru_cache(maxsize=4096)
 def _fold_call(plan: ConvTransposePlan) -> _FoldCall:
+    # fold's output_padding reaches stride - 1 whatever the dilation: PyTorch's at dilation 1
     splits = [torch_window(window, stride, 1) for window, stride in zip(plan.windows, plan.stride)]
-    height_one = 2 - plan.ndim
+    padding, output_padding, crop_begin, crop_end, zeros_after = zip(*splits)
 
-    def as_2d(values, fill: int = 1) -> tuple[int, int]:
-        return (fill,) * height_one + tuple(values)
+    def as_2d(values, fill: int = 1) -> tuple[int, ...]:
+        return (fill,) * (2 - plan.ndim) + tuple(values)
 
-    zeros = tuple(amount for split in reversed(splits) for amount in (0, split[4]))
+    zeros = tuple(amount for after in reversed(zeros_after) for amount in (0, after))
     return _FoldCall(
         fold_arguments=dict(
-            output_size=as_2d(w.full - 2 * padding + op for w, (padding, op, *_) in zip(plan.windows, splits)),
+            output_size=as_2d(window.full - 2 * p + op for window, p, op in zip(plan.windows, padding, output_padding)),
             kernel_size=as_2d(plan.kernel_size),
             dilation=as_2d(plan.dilation),
-            padding=as_2d((split[0] for split in splits), fill=0),
+            padding=as_2d(padding, fill=0),
             stride=as_2d(plan.stride),
         ),
-        crops=tuple((split[2], split[3]) for split in splits),
+        crops=tuple(zip(crop_begin, crop_end)),
         zeros=zeros if any(zeros) else (),
     )

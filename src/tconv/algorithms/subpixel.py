@@ -18,12 +18,11 @@ import torch
 import torch.nn.functional as F
 
 from ..geometry import Polyphase
-from ..plan import ConvTransposePlan
+from ..plan import CHANNELS_LAST, ConvTransposePlan
 from .base import Algorithm
 from .taps import gather_taps
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-_CHANNELS_LAST = {2: torch.channels_last, 3: torch.channels_last_3d}
 
 
 def phase_weight(weight: torch.Tensor, axes: tuple[Polyphase, ...], groups: int) -> torch.Tensor:
@@ -61,8 +60,8 @@ class Subpixel(Algorithm):
             if axis.pad_begin < 0 or axis.pad_end < 0:
                 begin = max(0, -axis.pad_begin)
                 x = x.narrow(dim, begin, x.shape[dim] - begin - max(0, -axis.pad_end))
-        if plan.ndim in _CHANNELS_LAST:
-            x = x.contiguous(memory_format=_CHANNELS_LAST[plan.ndim])
+        if plan.ndim in CHANNELS_LAST:
+            x = x.contiguous(memory_format=CHANNELS_LAST[plan.ndim])
         padding = [max(axis.pad_begin, axis.pad_end, 0) for axis in axes]
         phase_count = 1
         for axis in axes:

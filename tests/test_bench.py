@@ -1,0 +1,178 @@
+"""``tconv bench`` end to end through the command line, on tiny shapes (no timing assertions).
+
+``--tiny`` (hidden) shrinks every shape and times each callable for about a millisecond; see
+:mod:`tconv.bench`.
+"""
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from tconv import algorithms, bench
+from tconv.cli import main
+
+UPSAMPLE_METHODS = ["nearest", "conv3x3_dw", "torch_deconv_dw", "bilinear", "tconv", "copy"]
+UPSAMPLE_CASES = [row.name for row in bench.SUITES["upsample"].rows if "cpu" in row.devices]
+CONVT_QUICK_CASES = [row.name for row in bench.SUITES["convt"].rows if row.quick]
+
+
+def run(capsys, *args):
+    code = main(["bench", "--tiny", "--quick", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run_json(capsys, *args, code=0):
+    returned, out, _ = run(capsys, "--format", "json", *args)
+    assert returned == code
+    return json.loads(out)
+
+
+def by_case(results):
+    cases = {}
+    for record in results:
+        cases.setdefault((record["suite"], record["case"]), {})[record["method"]] = record
+    return cases
+
+
+def test_table_has_every_suite_row_and_column(capsys):
+    code, out, _ = run(capsys)
+    assert code == 0
+    assert out.index("upsample:") < out.index("convt:")  # registry order
+    for column in (*UPSAMPLE_METHODS, "torch", "speedup", "× copy", "algorithm"):
+        assert column in out
+    for case in UPSAMPLE_CASES + CONVT_QUICK_CASES:
+        assert case in out
+    assert "error" not in out and "n/a" not in out
+
+
+def test_csv_parses_back_one_record_per_case_and_method(capsys):
+    code, out, err = run(capsys, "--suite", "upsample", "--format", "csv")
+    assert code == 0
+    assert "upsample" not in err  # the progress bar is transient and never on stdout
+    reader = csv.DictReader(io.StringIO(out))
+    assert tuple(reader.fieldnames) == bench.RECORD_FIELDS
+    rows = list(reader)
+    assert [(r["case"], r["method"]) for r in rows] == [(c, m) for c in UPSAMPLE_CASES for m in UPSAMPLE_METHODS]
+    for r in rows:
+        assert r["suite"] == "upsample" and r["error"] == "" and float(r["ms"]) > 0
+        assert r["device"] == "cpu" and r["dtype"] == "float32" and r["pass"] == "forward"
+        assert r["algorithm"] if r["method"] == "tconv" else not r["algorithm"]
+        if r["method"] == "torch_deconv_dw":
+            assert float(r["speedup"]) == 1.0
+        if r["method"] == "copy":
+            assert float(r["x_copy"]) == 1.0
+
+
+def test_json_parses_back_with_config_and_ratios(capsys, tmp_path):
+    path = tmp_path / "bench.json"
+    code, out, _ = run(capsys, "--suite", "convt", "--format", "json", "--output", str(path))
+    assert code == 0 and out == ""
+    data = json.loads(path.read_text())
+    assert data["config"]["device"] == "cpu" and data["config"]["tiny"] is True
+    cases = by_case(data["results"])
+    assert list(cases) == [("convt", name) for name in CONVT_QUICK_CASES]
+    for methods in cases.values():
+        assert list(methods) == ["torch", "tconv"]
+        torch_ms, tconv_ms = methods["torch"]["ms"], methods["tconv"]["ms"]
+        assert methods["tconv"]["speedup"] == pytest.approx(torch_ms / tconv_ms)
+        assert methods["tconv"]["algorithm"] in algorithms.ALGORITHMS
+        assert methods["tconv"]["x_copy"] is None
+
+
+def test_table_to_a_file(capsys, tmp_path):
+    path = tmp_path / "bench.txt"
+    code, out, err = run(capsys, "--suite", "convt", "--output", str(path))
+    assert code == 0 and out == "" and str(path) in err
+    assert "convt: transposed convolutions" in path.read_text() and "\x1b[" not in path.read_text()
+
+
+@pytest.mark.parametrize(
+    "options, config",
+    [
+        (["--backward"], {"pass": "forward+backward"}),
+        (["--channels-last"], {"channels_last": True}),
+        (["--dtype", "bfloat16"], {"dtype": "bfloat16", "amp": None}),
+        (["--amp"], {"dtype": "float32", "amp": "bfloat16"}),
+        (["--amp", "--backward", "--channels-last", "--dtype", "float16"], {"amp": "float16", "pass": "forward+backward"}),
+    ],
+)
+def test_options_run_every_column(capsys, options, config):
+    data = run_json(capsys, *options)
+    for key, value in config.items():
+        assert data["config"][key] == value
+    assert {r["suite"] for r in data["results"]} == {"upsample", "convt"}
+    for record in data["results"]:
+        assert record["error"] == "" and record["ms"] > 0, record
+
+
+def test_plot_writes_a_png(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "bench.png"
+    code, _, err = run(capsys, "--plot", str(path))
+    assert code == 0 and str(path) in err
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_suite_selection(capsys):
+    assert {r["suite"] for r in run_json(capsys, "--suite", "convt")["results"]} == {"convt"}
+    results = run_json(capsys, "--suite", "convt", "--suite", "upsample")["results"]
+    assert [r["suite"] for r in results][0] == "convt" and {r["suite"] for r in results} == {"convt", "upsample"}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_cuda_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["bench", "--device", "cuda"])
+    assert exit.value.code == 2
+    assert "--device cuda: CUDA is not available" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--algorithm", "nope"], "--algorithm: unknown algorithm 'nope'; legal values are 'auto'"),
+        (["--amp", "--dtype", "float64"], "--amp: autocast needs --dtype float16 or bfloat16"),
+        (["--suite", "nope"], "invalid choice: 'nope'"),
+        (["--min-run-time", "0"], "--min-run-time: expected a positive number"),
+    ],
+)
+def test_bad_options_name_the_option(capsys, options, message):
+    with pytest.raises(SystemExit) as exit:
+        main(["bench", *options])
+    assert exit.value.code == 2 and message in capsys.readouterr().err
+
+
+@dataclass(frozen=True)
+class FakeRow:
+    """A row of a suite added to the registry: one column that runs, one that cannot, one that fails."""
+
+    name: str = "fake row"
+    quick: bool = True
+    devices: tuple = ("cpu",)
+
+    def build(self, settings):
+        x = settings.tensor(settings.shape(2, 64, 8), torch.Generator().manual_seed(0))
+
+        def broken():
+            raise RuntimeError("boom")
+
+        return bench.Case(str(list(x.shape)), (x,), {"base": lambda: x * 2, "tconv": "n/a: cannot", "broken": broken})
+
+
+def test_a_suite_is_a_registry_entry(capsys, monkeypatch):
+    monkeypatch.setitem(bench.SUITES, "fake", bench.Suite("fake", "a suite added in a test", (FakeRow(),), baseline="base"))
+    code, out, _ = run(capsys, "--suite", "fake", "--backward")
+    assert code == 1  # a column failed (a column that cannot run is not a failure)
+    assert "fake row" in out and "n/a" in out and "boom" in out
+    records = run_json(capsys, "--suite", "fake", code=1)["results"]
+    assert [(r["method"], r["ms"] is not None, r["error"]) for r in records] == [
+        ("base", True, ""),
+        ("tconv", False, "n/a: cannot"),
+        ("broken", False, "RuntimeError: boom"),
+    ]
+
