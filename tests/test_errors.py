@@ -57,3 +57,12 @@ W = torch.randn(4, 3, 3, 3)
 def test_bad_input_is_answered(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_cached_calls_still_check_types():
+    """A call that differs from a cached one only by an argument's type is still refused."""
+    tconv.conv_transpose2d(X, W, stride=2, groups=1)
+    with pytest.raises(TypeError, match="stride: expected ints"):
+        tconv.conv_transpose2d(X, W, stride=(2, 2.0), groups=1)
+    with pytest.raises(TypeError, match="groups: expected an int"):
+        tconv.conv_transpose2d(X, W, stride=2, groups=True)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Optional, Sequence
 
 import torch
 
 from . import algorithms
 from .algorithms.autotune import autotune_enabled
-from .plan import ConvTransposePlan, plan_conv_transpose
+from .plan import CHANNELS_LAST, ConvTransposePlan, plan_conv_transpose
 
 
 def _check_tensors(input: object, weight: object, bias: object, ndim: int) -> bool:
@@ -39,19 +38,19 @@ def _check_tensors(input: object, weight: object, bias: object, ndim: int) -> bo
 
 
 def _is_channels_last(input: torch.Tensor) -> bool:
-    if input.dim() == 4:
-        return input.shape[1] > 1 and input.is_contiguous(memory_format=torch.channels_last) and not input.is_contiguous()
-    if input.dim() == 5:
-        return input.shape[1] > 1 and input.is_contiguous(memory_format=torch.channels_last_3d) and not input.is_contiguous()
-    return False
+    layout = CHANNELS_LAST.get(input.dim() - 2)
+    return layout is not None and input.shape[1] > 1 and input.is_contiguous(memory_format=layout) and not input.is_contiguous()
 
 
-def _freeze(value: object) -> object:
-    """A hashable copy of an argument: sequences become tuples, recursively."""
+def _typed(value: object) -> object:
+    """A hashable, type-strict cache key for an argument (``2`` and ``2.0``, ``1`` and ``True``
+    differ): sequences become tuples, every scalar carries its type."""
     if isinstance(value, (list, tuple, torch.Size)):
-        return tuple(_freeze(entry) for entry in value)
-    hash(value)
-    return value
+        return tuple(_typed(entry) for entry in value)
+    return (value.__class__, value)
+
+
+_plans: dict[tuple, ConvTransposePlan] = {}
 
 
 def plan_for(
@@ -68,55 +67,32 @@ def plan_for(
 ) -> ConvTransposePlan:
     """The plan of a batched call with these tensors (shapes, dtype, device and layout); plans
     are cached per distinct call."""
-    key = (
-        tuple(input.shape),
-        tuple(weight.shape),
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
-        output_size,
-        bias is not None,
-        None if bias is None else tuple(bias.shape),
-        input.dtype,
-        input.device.type,
-        _is_channels_last(input),
-        torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias)),
-    )
-    try:
-        hash(key)
-    except TypeError:  # lists among the arguments
-        try:
-            key = _freeze(key)
-        except TypeError:  # something unhashable: the planner says what is wrong with it
-            return _plan(*key)
-    return _cached_plan(*key)
-
-
-def _plan(
-    input_shape, weight_shape, stride, padding, output_padding, groups, dilation, output_size,
-    has_bias, bias_shape, dtype, device_type, channels_last, requires_grad,
-) -> ConvTransposePlan:  # fmt: skip
-    return plan_conv_transpose(
-        input_shape,
-        weight_shape,
+    arguments = dict(
         stride=stride,
         padding=padding,
         output_padding=output_padding,
         groups=groups,
         dilation=dilation,
         output_size=output_size,
-        has_bias=has_bias,
-        bias_shape=bias_shape,
-        dtype=dtype,
-        device_type=device_type,
-        channels_last=channels_last,
-        requires_grad=requires_grad,
+        has_bias=bias is not None,
+        bias_shape=None if bias is None else tuple(bias.shape),
+        dtype=input.dtype,
+        device_type=input.device.type,
+        channels_last=_is_channels_last(input),
+        requires_grad=torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias)),
     )
-
-
-_cached_plan = functools.lru_cache(maxsize=4096)(_plan)
+    key = (tuple(input.shape), tuple(weight.shape), *map(_typed, arguments.values()))
+    try:
+        return _plans[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable argument: the planner says what is wrong with it
+        return plan_conv_transpose(input.shape, weight.shape, **arguments)
+    plan = plan_conv_transpose(input.shape, weight.shape, **arguments)
+    if len(_plans) >= 4096:
+        _plans.clear()
+    _plans[key] = plan
+    return plan
 
 
 def conv_transpose(

@@ -55,7 +55,7 @@ class _ConvTransposeNd(nn.Module):
         self.dilation = per_axis(dilation, self.ndim, "dilation", minimum=1)
         self.output_padding = per_axis(output_padding, self.ndim, "output_padding", minimum=0)
         parse_padding(padding, self.ndim)  # fail at construction, not at the first call
-        self.padding = padding if isinstance(padding, str) else _freeze(padding, self.ndim)
+        self.padding = padding if isinstance(padding, str) else _stored_padding(padding, self.ndim)
         self.groups = groups
         self.padding_mode = padding_mode
         self.algorithm = algorithm
@@ -113,7 +113,7 @@ class _ConvTransposeNd(nn.Module):
         return text
 
 
-def _freeze(padding: object, ndim: int) -> tuple:
+def _stored_padding(padding: object, ndim: int) -> tuple:
     """Padding as stored: one int or one ``(begin, end)`` pair per axis, as tuples."""
     if isinstance(padding, Integral):
         return (int(padding),) * ndim
