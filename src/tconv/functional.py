@@ -95,6 +95,16 @@ def plan_for(
     return plan
 
 
+def _prepare(
+    ndim: int, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size
+) -> tuple[ConvTransposePlan, torch.Tensor, bool]:
+    """Check the tensors and plan the call: ``(plan, batched input, whether it was unbatched)``."""
+    unbatched = _check_tensors(input, weight, bias, ndim)
+    batched = input.unsqueeze(0) if unbatched else input
+    plan = plan_for(batched, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size)
+    return plan, batched, unbatched
+
+
 def conv_transpose(
     ndim: int,
     input: torch.Tensor,
@@ -110,9 +120,7 @@ def conv_transpose(
     algorithm: str = "auto",
 ) -> torch.Tensor:
     """A transposed convolution with ``ndim`` spatial axes; see :func:`conv_transpose2d`."""
-    unbatched = _check_tensors(input, weight, bias, ndim)
-    batched = input.unsqueeze(0) if unbatched else input
-    plan = plan_for(batched, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size)
+    plan, batched, unbatched = _prepare(ndim, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
     if algorithm == "auto" and autotune_enabled():
         chosen = _choose(plan, batched, weight, bias).algorithm
     else:
@@ -156,9 +164,7 @@ def explain(
     capable algorithms (as the call itself would).
     """
     ndim = weight.dim() - 2 if isinstance(weight, torch.Tensor) else 0
-    unbatched = _check_tensors(input, weight, bias, ndim)
-    batched = input.unsqueeze(0) if unbatched else input
-    plan = plan_for(batched, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size)
+    plan, batched, _ = _prepare(ndim, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
     return _choose(plan, batched, weight, bias, algorithm)
 
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from ..plan import ConvTransposePlan
 from .base import Algorithm
-from .native import torch_window
+from .native import finish_window, torch_window
 
 
 class Gemm(Algorithm):
@@ -50,14 +50,7 @@ class Gemm(Algorithm):
         out = F.fold(columns.reshape(plan.batch, -1, columns.shape[-1]), **call.fold_arguments)
         if plan.ndim == 1:
             out = out.squeeze(2)
-        for axis, (crop_begin, crop_end) in enumerate(call.crops, start=2):
-            if crop_begin or crop_end:
-                out = out.narrow(axis, crop_begin, out.shape[axis] - crop_begin - crop_end)
-        if call.zeros:
-            out = F.pad(out, call.zeros)
-        if bias is not None:
-            out = out + bias.view(-1, *(1,) * plan.ndim)
-        return out.contiguous(memory_format=plan.memory_format)
+        return finish_window(out, plan, call.crops, call.zeros, bias)
 
 
 class _FoldCall(NamedTuple):

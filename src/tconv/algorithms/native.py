@@ -72,13 +72,26 @@ class Native(Algorithm):
         )
         if call.exact:
             return out
-        for axis, (crop_begin, crop_end) in enumerate(call.crops, start=2):
+        return finish_window(out, plan, call.crops, call.zeros, bias if call.zeros else None)
+
+
+def finish_window(
+    out: torch.Tensor,
+    plan: ConvTransposePlan,
+    crops: tuple[tuple[int, int], ...],
+    zeros: tuple[int, ...],
+    bias: Optional[torch.Tensor],
+) -> torch.Tensor:
+    """What :func:`torch_window` leaves over: crop ``(begin, end)`` per axis, append ``zeros``
+    (``F.pad``'s list), then add a bias not yet added; contiguous in the plan's layout."""
+    for axis, (crop_begin, crop_end) in enumerate(crops, start=2):
+        if crop_begin or crop_end:
             out = out.narrow(axis, crop_begin, out.shape[axis] - crop_begin - crop_end)
-        if call.zeros:
-            out = F.pad(out, call.zeros)
-            if bias is not None:
-                out = out + bias.view(-1, *(1,) * plan.ndim)
-        return out.contiguous(memory_format=plan.memory_format)
+    if zeros:
+        out = F.pad(out, zeros)
+    if bias is not None:
+        out = out + bias.view(-1, *(1,) * plan.ndim)
+    return out.contiguous(memory_format=plan.memory_format)
 
 
 class _TorchCall(NamedTuple):

@@ -12,6 +12,7 @@ channels-last, the layout oneDNN and cuDNN are fastest in.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Optional
 
 import torch
@@ -63,9 +64,7 @@ class Subpixel(Algorithm):
         if plan.ndim in CHANNELS_LAST:
             x = x.contiguous(memory_format=CHANNELS_LAST[plan.ndim])
         padding = [max(axis.pad_begin, axis.pad_end, 0) for axis in axes]
-        phase_count = 1
-        for axis in axes:
-            phase_count *= axis.stride
+        phase_count = math.prod(axis.stride for axis in axes)
         conv_bias = None if bias is None else bias.view(groups, 1, out_per_group).expand(-1, phase_count, -1).reshape(-1)
         y = _CONV[plan.ndim](x, phase_weight(weight, axes, groups), conv_bias, 1, padding, 1, groups)
         for dim, (axis, pad) in enumerate(zip(axes, padding), start=2):
