@@ -52,7 +52,7 @@ from torch.utils import benchmark
 
 from . import __version__, algorithms, functional
 from .algorithms.autotune import autotune_enabled
-from .algorithms.native import torch_window
+from .algorithms.native import torch_call
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 AMP_DEFAULT = {"cuda": torch.float16, "cpu": torch.bfloat16}
@@ -312,11 +312,9 @@ def _torch_baseline(x, w, bias, stride, padding, output_padding, groups) -> Meth
     if not isinstance(padding, str):
         return lambda: op(x, w, bias, stride, padding, output_padding, groups)
     plan = functional.plan_for(x, w, bias, stride, padding, output_padding, groups)
-    splits = [torch_window(window, stride, 1) for window in plan.windows]
-    torch_padding = tuple(split[0] for split in splits)
-    torch_output_padding = tuple(split[1] for split in splits)
-    crop = tuple(slice(split[2], None if split[3] == 0 else -split[3]) for split in splits)
-    return lambda: op(x, w, bias, stride, torch_padding, torch_output_padding, groups)[(..., *crop)].contiguous()
+    call = torch_call(plan.windows, plan.stride, plan.dilation)
+    crop = tuple(slice(begin, None if end == 0 else -end) for begin, end in call.crops)
+    return lambda: op(x, w, bias, stride, call.padding, call.output_padding, groups)[(..., *crop)].contiguous()
 
 
 UPSAMPLE = Suite(

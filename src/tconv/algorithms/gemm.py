@@ -17,14 +17,14 @@ sample of the window. ``F.fold`` is 2-d: 1-d problems run with a height-1 axis.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple, Optional
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 
 from ..plan import ConvTransposePlan
 from .base import Algorithm
-from .native import finish_window, torch_window
+from .native import TorchCall, finish_window, torch_call
 
 
 class Gemm(Algorithm):
@@ -40,43 +40,31 @@ class Gemm(Algorithm):
     def run(
         self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
     ) -> torch.Tensor:
-        call = _fold_call(plan)
+        # fold's output_padding reaches stride - 1 whatever the dilation: PyTorch's at dilation 1
+        call = torch_call(plan.windows, plan.stride, (1,) * plan.ndim)
         groups = plan.groups
         in_per_group = plan.in_channels // groups
         columns = torch.matmul(
             weight.reshape(groups, in_per_group, -1).transpose(1, 2),  # (G, out_per_group * taps, Cin/G)
             input.reshape(plan.batch, groups, in_per_group, -1),  # (N, G, Cin/G, input samples)
         )
-        out = F.fold(columns.reshape(plan.batch, -1, columns.shape[-1]), **call.fold_arguments)
+        out = F.fold(columns.reshape(plan.batch, -1, columns.shape[-1]), **_fold_arguments(plan, call))
         if plan.ndim == 1:
             out = out.squeeze(2)
         return finish_window(out, plan, call.crops, call.zeros, bias)
 
 
-class _FoldCall(NamedTuple):
-    fold_arguments: dict  # F.fold's keywords, 2-d (a height-1 axis first for 1-d problems)
-    crops: tuple[tuple[int, int], ...]
-    zeros: tuple[int, ...]  # F.pad's list, last axis first; empty when none
-
-
 @functools.lru_cache(maxsize=4096)
-def _fold_call(plan: ConvTransposePlan) -> _FoldCall:
-    # fold's output_padding reaches stride - 1 whatever the dilation: PyTorch's at dilation 1
-    splits = [torch_window(window, stride, 1) for window, stride in zip(plan.windows, plan.stride)]
-    padding, output_padding, crop_begin, crop_end, zeros_after = zip(*splits)
+def _fold_arguments(plan: ConvTransposePlan, call: TorchCall) -> dict:
+    """F.fold's keywords, 2-d (a height-1 axis first for 1-d problems)."""
 
     def as_2d(values, fill: int = 1) -> tuple[int, ...]:
         return (fill,) * (2 - plan.ndim) + tuple(values)
 
-    zeros = tuple(amount for after in reversed(zeros_after) for amount in (0, after))
-    return _FoldCall(
-        fold_arguments=dict(
-            output_size=as_2d(window.full - 2 * p + op for window, p, op in zip(plan.windows, padding, output_padding)),
-            kernel_size=as_2d(plan.kernel_size),
-            dilation=as_2d(plan.dilation),
-            padding=as_2d(padding, fill=0),
-            stride=as_2d(plan.stride),
-        ),
-        crops=tuple(zip(crop_begin, crop_end)),
-        zeros=zeros if any(zeros) else (),
+    return dict(
+        output_size=as_2d(w.full - 2 * p + op for w, p, op in zip(plan.windows, call.padding, call.output_padding)),
+        kernel_size=as_2d(plan.kernel_size),
+        dilation=as_2d(plan.dilation),
+        padding=as_2d(call.padding, fill=0),
+        stride=as_2d(plan.stride),
     )

@@ -24,7 +24,7 @@ _DEFAULT = ("native", "native_cl", "nonoverlap", "subpixel", "gemm")
 
 def preference(plan: ConvTransposePlan) -> tuple[str, ...]:
     """Algorithm names, fastest expected first."""
-    blocks_apart = all((k - 1) * d + 1 <= s for k, s, d in zip(plan.kernel_size, plan.stride, plan.dilation))
+    blocks_apart = all(phase.taps == 1 for phase in plan.phases)  # (k - 1) * d + 1 <= s
     dense = plan.in_channels > plan.groups
     if blocks_apart and dense and plan.ndim == 2 and not plan.requires_grad and not plan.channels_last:
         return ("nonoverlap", "native", "native_cl", "subpixel", "gemm")

@@ -59,7 +59,7 @@ class Native(Algorithm):
     def run(
         self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
     ) -> torch.Tensor:
-        call = _torch_call(plan)
+        call = torch_call(plan.windows, plan.stride, plan.dilation)
         out = _TORCH_OPS[plan.ndim](
             input,
             weight,
@@ -94,20 +94,23 @@ def finish_window(
     return out.contiguous(memory_format=plan.memory_format)
 
 
-class _TorchCall(NamedTuple):
+class TorchCall(NamedTuple):
+    """PyTorch's ``padding`` and ``output_padding`` for a window, and what they leave over."""
+
     padding: tuple[int, ...]
     output_padding: tuple[int, ...]
-    crops: tuple[tuple[int, int], ...]
+    crops: tuple[tuple[int, int], ...]  # (begin, end) per axis
     zeros: tuple[int, ...]  # F.pad's list, last axis first; empty when none
     exact: bool  # PyTorch's result is the window
 
 
 @functools.lru_cache(maxsize=4096)
-def _torch_call(plan: ConvTransposePlan) -> _TorchCall:
-    splits = [torch_window(w, s, d) for w, s, d in zip(plan.windows, plan.stride, plan.dilation)]
+def torch_call(windows: tuple[AxisWindow, ...], strides: tuple[int, ...], dilations: tuple[int, ...]) -> TorchCall:
+    """:func:`torch_window` for every axis."""
+    splits = [torch_window(w, s, d) for w, s, d in zip(windows, strides, dilations)]
     zeros = tuple(amount for split in reversed(splits) for amount in (0, split[4]))
     crops = tuple((split[2], split[3]) for split in splits)
-    return _TorchCall(
+    return TorchCall(
         padding=tuple(split[0] for split in splits),
         output_padding=tuple(split[1] for split in splits),
         crops=crops,

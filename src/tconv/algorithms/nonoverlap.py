@@ -1,11 +1,13 @@
 """``nonoverlap``: kernels that do not overlap (``(k - 1) * dilation + 1 <= stride``, e.g. k = s).
 
 Every input sample then writes its own block of ``stride`` output samples per axis, ``block[r] =
-x * w[tap_of[r]]`` (one tap per phase of :class:`tconv.geometry.Polyphase`). With one input
-channel per group (depthwise) that is a single broadcast multiply-add whose result already is the
-output's memory layout, ``(N, C, H, s, W, s)`` or channels-last ``(N, H, s, W, s, C)``: it runs at
-memory speed. With more input channels per group it is one matrix product and one copy into the
-output layout. Only the input rows the window needs are used.
+x * w[tap_of[r]]`` (the polyphase split of :class:`tconv.geometry.Polyphase` with one tap per
+phase). With one input channel per group (depthwise) that is a single broadcast multiply-add whose
+result already is the output's memory layout, ``(N, C, H, s, W, s)`` or channels-last
+``(N, H, s, W, s, C)``; with more input channels per group it is one matrix product and one copy
+into the output layout. Only the input rows the window needs are used. (On the CPU measured, the
+channels-first interleave with an innermost stride of 2 runs far below memory speed: see
+BENCHMARKS.md.)
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
+from ..geometry import effective_kernel
 from ..plan import ConvTransposePlan
 from .base import Algorithm
+from .native import finish_window
 from .taps import gather_taps
 
 
@@ -26,9 +30,9 @@ class Nonoverlap(Algorithm):
 
     def why_not(self, plan: ConvTransposePlan) -> list[str]:
         reasons = super().why_not(plan)
-        for axis, (k, s, d) in enumerate(zip(plan.kernel_size, plan.stride, plan.dilation)):
-            if (k - 1) * d + 1 > s:
-                reasons.append(f"kernel blocks overlap on spatial axis {axis}: (kernel - 1) * dilation + 1 = {(k - 1) * d + 1} > stride {s}")
+        for axis, (phase, k, s, d) in enumerate(zip(plan.phases, plan.kernel_size, plan.stride, plan.dilation)):
+            if phase.taps > 1:
+                reasons.append(f"kernel blocks overlap on spatial axis {axis}: (kernel - 1) * dilation + 1 = {effective_kernel(k, d)} > stride {s}")
         return reasons
 
     def run(
@@ -80,9 +84,8 @@ class Nonoverlap(Algorithm):
             out = blocks.reshape(flat_shape).movedim(-1, 1)
         else:
             out = blocks.reshape(flat_shape[0], flat_shape[-1], *flat_shape[1:-1])
-        exact = True
-        for dim, (axis, window) in enumerate(zip(axes, plan.windows), start=2):
-            offset = window.begin - axis.first_row * axis.stride
-            if offset or window.length != out.shape[dim]:
-                out, exact = out.narrow(dim, offset, window.length), False
-        return out if exact else out.contiguous(memory_format=plan.memory_format)
+        crops = []  # the blocks cover rows * stride samples from first_row * stride; crop to the window
+        for axis, window in zip(axes, plan.windows):
+            begin = window.begin - axis.first_row * axis.stride
+            crops.append((begin, axis.rows * axis.stride - begin - window.length))
+        return finish_window(out, plan, tuple(crops), (), None) if any(map(any, crops)) else out
