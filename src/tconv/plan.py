@@ -7,7 +7,7 @@ read it to say whether they can run a problem and to run it.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from numbers import Integral
 from typing import Sequence
 
@@ -52,12 +52,6 @@ class ConvTransposePlan:
     device_type: str = "cpu"
     channels_last: bool = False
     requires_grad: bool = False
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_hash", hash(tuple(getattr(self, f.name) for f in fields(self))))
-
-    def __hash__(self) -> int:  # plans key the caches of every call: hash once
-        return self._hash
 
     @property
     def ndim(self) -> int:
