@@ -1,7 +1,7 @@
 """``native_cl``: PyTorch's op on a channels-last copy of a channels-first input.
 
-oneDNN runs transposed convolutions several times faster on channels-last (NHWC) data than on
-NCHW, where it reorders into blocked temporaries; for many shapes that gain is larger than the
+oneDNN runs transposed convolutions 2-5x faster on channels-last (NHWC) data than on NCHW, where
+it reorders into blocked temporaries; for some shapes (BENCHMARKS.md) that gain is larger than the
 cost of converting the input and the output. The window is handled as in ``native``.
 """
 
