@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from tconv import algorithms, bench
+from tconv import algorithms, bench, fused
 from tconv.cli import main
 
 UPSAMPLE_METHODS = ["nearest", "conv3x3_dw", "torch_deconv_dw", "bilinear", "tconv", "copy"]
@@ -105,7 +105,7 @@ def test_options_run_every_column(capsys, options, config):
     data = run_json(capsys, *options)
     for key, value in config.items():
         assert data["config"][key] == value
-    assert {r["suite"] for r in data["results"]} == {"upsample", "convt"}
+    assert {r["suite"] for r in data["results"]} == set(bench.SUITES)
     for record in data["results"]:
         assert record["error"] == "" and record["ms"] > 0, record
 
@@ -176,3 +176,65 @@ def test_a_suite_is_a_registry_entry(capsys, monkeypatch):
         ("broken", False, "RuntimeError: boom"),
     ]
 
+
+
+RESAMPLE_ROWS = bench.SUITES["resample"].rows
+
+
+def test_resample_every_row_with_peak_memory(capsys):
+    """Every row (not only --quick's), tiny: naive, the nearest rows' deconvolution and tconv all
+    run; peak memory is measured for naive and tconv only."""
+    assert main(["bench", "--tiny", "--suite", "resample", "--format", "json"]) == 0
+    cases = by_case(json.loads(capsys.readouterr().out)["results"])
+    assert list(cases) == [("resample", row.name) for row in RESAMPLE_ROWS]
+    for row, methods in zip(RESAMPLE_ROWS, cases.values()):
+        assert list(methods) == (["naive", "torch_deconv", "tconv"] if row.mode == "nearest" else ["naive", "tconv"])
+        shape = json.loads(methods["naive"]["shape"])
+        assert shape[0] <= 2 and len(shape) == len(row.input)  # --tiny shrinks
+        for method, record in methods.items():
+            assert record["error"] == "" and record["ms"] > 0, record
+            assert (record["peak_mib"] > 0) if method != "torch_deconv" else record["peak_mib"] is None
+        assert methods["tconv"]["algorithm"] in fused.ALGORITHMS
+
+
+def test_peak_memory_columns_only_for_a_memory_suite(capsys):
+    code, out, _ = run(capsys, "--suite", "convt", "--suite", "resample")
+    assert code == 0 and "error" not in out and "n/a" not in out
+    assert "peak MiB naive" in out and "peak MiB tconv" in out
+    assert "peak MiB" not in out[: out.index("resample:")]  # not in the convt table
+    code, out, _ = run(capsys, "--suite", "convt", "--suite", "resample", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {r["suite"] for r in rows if r["peak_mib"]} == {"resample"}
+    assert all(float(r["peak_mib"]) > 0 for r in rows if r["suite"] == "resample" and r["method"] in ("naive", "tconv"))
+
+
+@pytest.mark.parametrize("algorithm", ["composed", "naive", "reference", "native"])
+def test_algorithm_names_either_family(capsys, algorithm):
+    """A fused algorithm is forced on the resample suite and leaves the transposed convolutions on
+    auto; a transposed-convolution algorithm the other way round; ``reference`` is in both."""
+    data = run_json(capsys, "--suite", "convt", "--suite", "resample", "--algorithm", algorithm)
+    assert data["config"]["algorithm"] == algorithm
+    for record in data["results"]:
+        assert record["error"] == "", record
+        if record["method"] == "tconv":
+            family = algorithms.ALGORITHMS if record["suite"] == "convt" else fused.ALGORITHMS
+            assert (record["algorithm"] == algorithm) == (algorithm in family), record
+
+
+@pytest.mark.parametrize(
+    "fn, mib",
+    [
+        (lambda: torch.empty(2**20), 4),  # float32: 4 MiB, its result
+        (lambda: [torch.empty(2**20) for _ in range(3)], 12),  # all alive at once
+        (lambda: sum(torch.ones(2**20).sum() for _ in range(3)), 4),  # one temporary at a time, none kept
+    ],
+)
+def test_peak_memory_of_known_allocations(fn, mib):
+    assert bench._peak_mib(bench.Settings(), fn) == pytest.approx(mib, abs=0.01)
+
+
+def test_bad_algorithm_lists_both_families(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["bench", "--algorithm", "nope"])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and all(repr(name) in err for name in (*algorithms.ALGORITHMS, *fused.ALGORITHMS))

@@ -27,6 +27,15 @@ from . import algorithms, nn
 from .algorithms import NoAlgorithmError
 from .algorithms.autotune import set_autotune
 from .functional import conv_transpose1d, conv_transpose2d, conv_transpose3d, explain
+from .fused.functional import (
+    conv_pool1d,
+    conv_pool2d,
+    conv_pool3d,
+    explain_fused,
+    upsample_conv1d,
+    upsample_conv2d,
+    upsample_conv3d,
+)
 from .keras import from_keras
 from .layouts import LAYOUTS, convert_weight
 
@@ -36,12 +45,19 @@ __all__ = [
     "LAYOUTS",
     "NoAlgorithmError",
     "algorithms",
+    "conv_pool1d",
+    "conv_pool2d",
+    "conv_pool3d",
     "conv_transpose1d",
     "conv_transpose2d",
     "conv_transpose3d",
     "convert_weight",
     "explain",
+    "explain_fused",
     "from_keras",
     "nn",
     "set_autotune",
+    "upsample_conv1d",
+    "upsample_conv2d",
+    "upsample_conv3d",
 ]

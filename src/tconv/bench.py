@@ -17,6 +17,24 @@ output and plotting are the runner's business, not the row's.
   transposed convolution must at least move (see :func:`plain_copy`), so "within 2× of a copy"
   reads off the ``× copy`` column.
 * ``convt``: transposed convolutions from real models, tconv against ``F.conv_transposeNd``.
+* ``resample``: tconv's fused ``upsample_convNd`` (×2 interpolation, then a convolution) and
+  ``conv_poolNd`` (a convolution, then a 2× average pool) against the ``naive`` composition,
+  3×3 convolutions C → C with padding 1 unless named. Upsampling rows take ``[8, 64, 32, 32]`` and
+  ``[8, 128, 16, 16]``; pooling rows convolve at the pool's input resolution, ``[8, 64, 64, 64]``
+  and ``[8, 128, 32, 32]``, so that their output matches the upsampling rows' input. Nearest
+  rows add ``torch_deconv``, a transposed convolution of the shape nearest ×2 + a size-k
+  convolution equals (kernel k + 1, stride 2, padding k // 2): the yardstick of "within 1.1× of
+  a deconvolution". 3-d, 1-d audio and depthwise rows run without ``--quick``. The suite reports
+  peak memory.
+
+Peak memory
+-----------
+A ``memory`` suite also reports ``peak_mib`` for its baseline and contender: the most one call
+allocates above what was allocated before it, its result included, measured once per row after
+the timing (so one-time allocations, such as the backward's ones gradient, are not counted). On
+CUDA: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``. On CPU: the highest
+running sum of ``torch.profiler``'s allocation and free events (``profile_memory=True``) in time
+order; it sees PyTorch's CPU allocator only, not libraries allocating on their own.
 
 Timing
 ------
@@ -36,29 +54,37 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import json
 import math
+import os
 import platform
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Protocol, Sequence, Union
+from functools import partial
+from typing import Callable, Iterator, Mapping, Optional, Protocol, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from torch import profiler
 from torch.utils import benchmark
 
-from . import __version__, algorithms, functional
+from . import __version__, algorithms, functional, fused
 from .algorithms.autotune import autotune_enabled
 from .algorithms.native import torch_call
+from .fused.functional import explain_fused
+from .fused.functional import fused as run_fused
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 AMP_DEFAULT = {"cuda": torch.float16, "cpu": torch.bfloat16}
 FORMATS = ("table", "csv", "json")
 
 _TORCH_OPS = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+_CONV_OPS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_AVG_POOL_OPS = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 Method = Callable[[], object]
 
@@ -101,8 +127,9 @@ class Settings:
                 raise ValueError(f"--amp: autocast needs --dtype float16 or bfloat16; got {_dtype_name(self.amp)}")
             if self.dtype != torch.float32:
                 raise ValueError("--amp: the tensors stay float32 under autocast; --dtype names the autocast dtype")
-        if self.algorithm != "auto" and self.algorithm not in algorithms.ALGORITHMS:
-            legal = ", ".join(map(repr, ("auto", *algorithms.ALGORITHMS)))
+        known = {**algorithms.ALGORITHMS, **fused.ALGORITHMS}
+        if self.algorithm != "auto" and self.algorithm not in known:
+            legal = ", ".join(map(repr, ("auto", *known)))
             raise ValueError(f"--algorithm: unknown algorithm {self.algorithm!r}; legal values are {legal}")
         if self.min_run_time is not None and not self.min_run_time > 0:
             raise ValueError(f"--min-run-time: expected a positive number of seconds; got {self.min_run_time}")
@@ -205,22 +232,40 @@ class Suite:
     rows: tuple[Row, ...]
     baseline: str
     contender: str = "tconv"
+    memory: bool = False  # also measure the peak memory of baseline and contender
 
     def rows_for(self, settings: Settings) -> list[Row]:
         return [row for row in self.rows if settings.device in row.devices and (row.quick or not settings.quick)]
 
 
 def _tconv(settings: Settings, ndim: int, *args: object) -> tuple[Union[Method, str], str]:
-    """tconv's callable for a call (``args`` as ``F.conv_transposeNd`` takes them), which is what a
-    user writes: ``tconv.conv_transposeNd(*args, algorithm=<--algorithm>)``; with the name of the
-    algorithm that runs (autotuned here, before timing, where autotuning is on), or why the
-    requested algorithm cannot run it."""
+    """tconv's transposed convolution (``args`` as ``F.conv_transposeNd`` takes them): see
+    :func:`_choose`."""
+    return _choose(
+        settings, algorithms.ALGORITHMS, partial(functional.explain, *args), partial(functional.conv_transpose, ndim, *args)
+    )
+
+
+def _fused(settings: Settings, op: str, ndim: int, *tensors: object, **arguments: object) -> tuple[Union[Method, str], str]:
+    """tconv's fused ``op`` (``"upsample_conv"`` or ``"conv_pool"``): see :func:`_choose`."""
+    explain = partial(explain_fused, op, *tensors, **arguments)
+    return _choose(settings, fused.ALGORITHMS, explain, partial(run_fused, op, ndim, *tensors, **arguments))
+
+
+def _choose(
+    settings: Settings, family: Mapping[str, object], explain: Callable[..., algorithms.Choice], run: Callable[..., object]
+) -> tuple[Union[Method, str], str]:
+    """tconv's callable for a call, which is what a user writes: ``run(algorithm=...)`` with
+    ``--algorithm`` where it names an algorithm of the op's ``family``, else ``"auto"``; with the
+    name of the algorithm that runs (``explain`` autotunes here, before timing, where autotuning
+    is on), or why the requested algorithm cannot run it."""
+    algorithm = settings.algorithm if settings.algorithm in family else "auto"
     try:
         with settings.autocast():
-            chosen = functional.explain(*args, algorithm=settings.algorithm).algorithm.name
+            chosen = explain(algorithm=algorithm).algorithm.name
     except algorithms.NoAlgorithmError as error:
         return f"n/a: {error}", ""
-    return (lambda: functional.conv_transpose(ndim, *args, algorithm=settings.algorithm)), chosen
+    return (lambda: run(algorithm=algorithm)), chosen
 
 
 def plain_copy(settings: Settings, reads: Sequence[torch.Tensor], writes: Sequence[torch.Tensor]) -> Method:
@@ -317,6 +362,53 @@ def _torch_baseline(x, w, bias, stride, padding, output_padding, groups) -> Meth
     return lambda: op(x, w, bias, stride, call.padding, call.output_padding, groups)[(..., *crop)].contiguous()
 
 
+@dataclass(frozen=True)
+class ResampleRow:
+    """A fused resampling convolution C → C (kernel ``kernel``, padding ``kernel // 2``, depthwise
+    or dense) against the naive composition: ×2 ``mode`` interpolation (``align_corners=False``
+    for the linear modes) then the convolution, or for ``mode="pool"`` the convolution then a 2×
+    average pool; nearest rows add ``torch_deconv``, a transposed convolution of the shape they
+    equal."""
+
+    label: str
+    input: tuple[int, ...]
+    mode: str = "nearest"
+    kernel: int = 3
+    depthwise: bool = False
+    quick: bool = False
+    devices: tuple[str, ...] = ("cpu", "cuda")
+
+    @property
+    def name(self) -> str:
+        return f"{self.label} {list(self.input)}"
+
+    def build(self, settings: Settings) -> Case:
+        generator = torch.Generator().manual_seed(0)
+        shape = settings.shape(*self.input)
+        ndim, c = len(shape) - 2, shape[1]
+        groups, padding = (c if self.depthwise else 1), self.kernel // 2
+        x = settings.tensor(shape, generator)
+        w = settings.tensor((c, c // groups, *(self.kernel,) * ndim), generator)
+        conv = _CONV_OPS[ndim]
+        methods: dict[str, Union[Method, str]] = {}
+        if self.mode == "pool":
+            methods["naive"] = lambda: _AVG_POOL_OPS[ndim](conv(x, w, None, 1, padding, 1, groups), 2)
+            methods["tconv"], algorithm = _fused(settings, "conv_pool", ndim, x, w, None, padding=padding, groups=groups)
+            return Case(str(list(shape)), (x, w), methods, algorithm)
+        align_corners = None if self.mode == "nearest" else False
+        methods["naive"] = lambda: conv(
+            F.interpolate(x, scale_factor=2, mode=self.mode, align_corners=align_corners), w, None, 1, padding, 1, groups
+        )
+        inputs = (x, w)
+        if self.mode == "nearest":
+            w_deconv = settings.tensor((c, c // groups, *(self.kernel + 1,) * ndim), generator)
+            methods["torch_deconv"] = lambda: _TORCH_OPS[ndim](x, w_deconv, None, 2, padding, 0, groups)
+            inputs += (w_deconv,)
+        arguments = dict(mode=self.mode, padding=padding, groups=groups, align_corners=align_corners)
+        methods["tconv"], algorithm = _fused(settings, "upsample_conv", ndim, x, w, None, **arguments)
+        return Case(str(list(shape)), inputs, methods, algorithm)
+
+
 UPSAMPLE = Suite(
     "upsample",
     "×2 upsampling modules on [B, C, 16, 16]",
@@ -349,7 +441,25 @@ CONVT = Suite(
     baseline="torch",
 )
 
-SUITES: dict[str, Suite] = {suite.name: suite for suite in (UPSAMPLE, CONVT)}
+RESAMPLE = Suite(
+    "resample",
+    "fused resampling convolutions",
+    rows=(
+        ResampleRow("nearest ×2 + conv3x3", (8, 64, 32, 32), quick=True),
+        ResampleRow("nearest ×2 + conv3x3", (8, 128, 16, 16), quick=True),
+        ResampleRow("bilinear ×2 + conv3x3", (8, 64, 32, 32), "bilinear", quick=True),
+        ResampleRow("bilinear ×2 + conv3x3", (8, 128, 16, 16), "bilinear", quick=True),
+        ResampleRow("conv3x3 + avg-pool 2", (8, 64, 64, 64), "pool", quick=True),
+        ResampleRow("conv3x3 + avg-pool 2", (8, 128, 32, 32), "pool", quick=True),
+        ResampleRow("3d nearest ×2 + conv3x3x3", (2, 32, 8, 16, 16)),
+        ResampleRow("1d audio nearest ×2 + conv k7", (4, 128, 2048), kernel=7),
+        ResampleRow("depthwise nearest ×2 + conv3x3", (8, 256, 32, 32), depthwise=True),
+    ),
+    baseline="naive",
+    memory=True,
+)
+
+SUITES: dict[str, Suite] = {suite.name: suite for suite in (UPSAMPLE, CONVT, RESAMPLE)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,7 +468,8 @@ SUITES: dict[str, Suite] = {suite.name: suite for suite in (UPSAMPLE, CONVT)}
 
 @dataclass
 class CaseResult:
-    """The times of one row: ``ms`` per column that ran; ``errors`` per column that did not
+    """The times of one row: ``ms`` per column that ran, ``peak_mib`` per column measured (a
+    ``memory`` suite's baseline and contender); ``errors`` per column that did not run
     (``"n/a: ..."`` when it cannot run this problem, anything else is a failure)."""
 
     suite: Suite
@@ -367,6 +478,7 @@ class CaseResult:
     algorithm: str = ""
     methods: list[str] = field(default_factory=list)
     ms: dict[str, float] = field(default_factory=dict)
+    peak_mib: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -413,6 +525,36 @@ def _time(fn: Method, settings: Settings) -> float:
     """Median milliseconds of ``fn`` (the Timer synchronises the GPU)."""
     timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=settings.threads)
     return timer.blocked_autorange(min_run_time=settings.run_time).median * 1e3
+
+
+def _peak_mib(settings: Settings, fn: Method) -> float:
+    """The most MiB one call of ``fn`` allocates above what was allocated before it, its result
+    included: CUDA's allocator statistics, or on CPU the highest running sum of the profiler's
+    allocation (positive) and free (negative) events in time order."""
+    if settings.device == "cuda":
+        before = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        fn()
+        return (torch.cuda.max_memory_allocated() - before) / 2**20
+    with _stderr_to_devnull(), profiler.profile(activities=[profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = sorted((e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"), key=lambda e: e.start_ns())
+    return max(itertools.accumulate((e.nbytes() for e in events), initial=0)) / 2**20
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull() -> Iterator[None]:
+    """File descriptor 2 to /dev/null: libkineto logs every profiler start and stop there, at any
+    log level, through the progress bar."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _short(error: BaseException) -> str:
@@ -468,6 +610,10 @@ def _run_row(settings: Settings, suite: Suite, row: Row, advance: Callable[[floa
                     result.errors[name] = _short(error)
             advance(1 / steps)
     result.ms = {name: min(values) for name, values in times.items() if values and name not in result.errors}
+    if suite.memory:
+        for name in (suite.baseline, suite.contender):
+            if name in result.ms:
+                result.peak_mib[name] = _peak_mib(settings, runnable[name])
     if not runnable:
         advance(1)
     return result
@@ -478,14 +624,15 @@ def _run_row(settings: Settings, suite: Suite, row: Row, advance: Callable[[floa
 
 
 RECORD_FIELDS = (
-    "suite", "case", "shape", "method", "algorithm", "ms", "speedup", "x_copy", "error",
+    "suite", "case", "shape", "method", "algorithm", "ms", "speedup", "x_copy", "peak_mib", "error",
     "device", "dtype", "amp", "channels_last", "pass", "threads",
 )  # fmt: skip
 
 
 def records(results: Sequence[CaseResult], settings: Settings) -> list[dict[str, object]]:
     """One record per (row, column): ``ms``; ``speedup`` = the suite's baseline ms / ms;
-    ``x_copy`` = ms / the row's ``copy`` ms (when it has one); ``algorithm`` for tconv's column."""
+    ``x_copy`` = ms / the row's ``copy`` ms (when it has one); ``peak_mib`` where measured;
+    ``algorithm`` for tconv's column."""
     config = settings.describe()
     out = []
     for r in results:
@@ -502,6 +649,7 @@ def records(results: Sequence[CaseResult], settings: Settings) -> list[dict[str,
                     "ms": ms,
                     "speedup": _ratio(baseline, ms),
                     "x_copy": _ratio(ms, copy),
+                    "peak_mib": r.peak_mib.get(method),
                     "error": r.errors.get(method, ""),
                     **{key: config[key] for key in ("device", "dtype", "amp", "channels_last", "pass", "threads")},
                 }
@@ -534,7 +682,8 @@ def _header(settings: Settings) -> str:
 
 def print_tables(results: Sequence[CaseResult], settings: Settings, console: Console) -> None:
     """One table per suite: a row per case, a column per method (ms), then the speedup of the
-    contender over the baseline and, with a ``copy`` column, the contender's time in copies."""
+    contender over the baseline, with a ``copy`` column the contender's time in copies, and for a
+    ``memory`` suite the peak MiB of baseline and contender."""
     console.print(_header(settings), highlight=False)
     for suite in dict.fromkeys(r.suite for r in results):
         rows = [r for r in results if r.suite is suite]
@@ -543,6 +692,9 @@ def print_tables(results: Sequence[CaseResult], settings: Settings, console: Con
         caption = f"speedup = {suite.baseline} ms / {suite.contender} ms"
         if has_copy:
             caption += f"; × copy = {suite.contender} ms / copy ms"
+        peaks = (suite.baseline, suite.contender) if suite.memory else ()
+        if peaks:
+            caption += "; peak MiB: the most one call allocates, its result included"
         table = Table(title=f"{suite.name}: {suite.title} (ms)", caption=caption)
         table.add_column("case")
         table.add_column("algorithm")
@@ -551,6 +703,8 @@ def print_tables(results: Sequence[CaseResult], settings: Settings, console: Con
         table.add_column("speedup", justify="right")
         if has_copy:
             table.add_column("× copy", justify="right")
+        for method in peaks:
+            table.add_column(f"peak MiB {method}", justify="right")
         notes = []
         for r in rows:
             cells = [r.name, r.algorithm or "-"]
@@ -565,6 +719,7 @@ def print_tables(results: Sequence[CaseResult], settings: Settings, console: Con
             if has_copy:
                 x_copy = _ratio(r.ms.get(suite.contender), r.ms.get("copy"))
                 cells.append("-" if x_copy is None else f"{x_copy:.2f}")
+            cells += [f"{r.peak_mib[method]:.1f}" if method in r.peak_mib else "-" for method in peaks]
             table.add_row(*cells)
             notes += [f"{r.name} / {method}: {error}" for method, error in r.errors.items()]
         console.print(table)

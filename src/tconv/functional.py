@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, TypeVar
 
 import torch
 
@@ -10,16 +10,24 @@ from . import algorithms
 from .algorithms.autotune import autotune_enabled
 from .plan import CHANNELS_LAST, ConvTransposePlan, plan_conv_transpose
 
+Plan = TypeVar("Plan")
 
-def _check_tensors(input: object, weight: object, bias: object, ndim: int) -> bool:
+
+_TRANSPOSED_WEIGHT = "(in_channels, out_channels // groups, *kernel_size)"
+
+
+def check_tensors(
+    input: object, weight: object, bias: object, ndim: int, *, weight_layout: str = _TRANSPOSED_WEIGHT, complex: bool = True
+) -> bool:
     """Type, dtype and device checks; returns whether ``input`` is unbatched."""
     for name, value in (("input", input), ("weight", weight)):
         if not isinstance(value, torch.Tensor):
             raise TypeError(f"{name}: expected a torch.Tensor; got {type(value).__name__}")
     if bias is not None and not isinstance(bias, torch.Tensor):
         raise TypeError(f"bias: expected a torch.Tensor or None; got {type(bias).__name__}")
-    if not (input.dtype.is_floating_point or input.dtype.is_complex):
-        raise TypeError(f"input: expected a floating-point or complex dtype; got {input.dtype}")
+    if not (input.dtype.is_floating_point or (complex and input.dtype.is_complex)):
+        kinds = "a floating-point or complex" if complex else "a floating-point"
+        raise TypeError(f"input: expected {kinds} dtype; got {input.dtype}")
     for name, value in (("weight", weight), ("bias", bias)):
         if value is not None and value.dtype != input.dtype:
             raise TypeError(f"{name}: dtype {value.dtype} does not match the input's {input.dtype}; convert one of them")
@@ -27,17 +35,17 @@ def _check_tensors(input: object, weight: object, bias: object, ndim: int) -> bo
             raise ValueError(f"{name}: is on {value.device} but the input is on {input.device}")
     if weight.dim() != ndim + 2:
         raise ValueError(
-            f"weight: expected {ndim + 2} dimensions (in_channels, out_channels // groups, *kernel_size); got shape {tuple(weight.shape)}"
+            f"weight: expected {ndim + 2} dimensions {weight_layout}; got shape {tuple(weight.shape)}"
         )
     if input.dim() not in (ndim + 1, ndim + 2):
         raise ValueError(
             f"input: expected {ndim + 2} dimensions (N, C, *spatial) or {ndim + 1} (C, *spatial, unbatched) "
-            f"for a {ndim}-d transposed convolution; got shape {tuple(input.shape)}"
+            f"for {ndim} spatial axes; got shape {tuple(input.shape)}"
         )
     return input.dim() == ndim + 1
 
 
-def _is_channels_last(input: torch.Tensor) -> bool:
+def is_channels_last(input: torch.Tensor) -> bool:
     layout = CHANNELS_LAST.get(input.dim() - 2)
     return layout is not None and input.shape[1] > 1 and input.is_contiguous(memory_format=layout) and not input.is_contiguous()
 
@@ -50,7 +58,23 @@ def _typed(value: object) -> object:
     return (value.__class__, value)
 
 
-_plans: dict[tuple, ConvTransposePlan] = {}
+_plans: dict[tuple, object] = {}
+
+
+def cached_plan(planner: Callable[..., Plan], shapes: tuple, **arguments: object) -> Plan:
+    """``planner(*shapes[-2:], **arguments)``, cached per distinct call (``shapes`` leads the key)."""
+    key = (planner, shapes, *map(_typed, arguments.values()))
+    try:
+        return _plans[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable argument: the planner says what is wrong with it
+        return planner(*shapes[-2:], **arguments)
+    plan = planner(*shapes[-2:], **arguments)
+    if len(_plans) >= 4096:
+        _plans.clear()
+    _plans[key] = plan
+    return plan
 
 
 def plan_for(
@@ -78,28 +102,17 @@ def plan_for(
         bias_shape=None if bias is None else tuple(bias.shape),
         dtype=input.dtype,
         device_type=input.device.type,
-        channels_last=_is_channels_last(input),
+        channels_last=is_channels_last(input),
         requires_grad=torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias)),
     )
-    key = (tuple(input.shape), tuple(weight.shape), *map(_typed, arguments.values()))
-    try:
-        return _plans[key]
-    except KeyError:
-        pass
-    except TypeError:  # an unhashable argument: the planner says what is wrong with it
-        return plan_conv_transpose(input.shape, weight.shape, **arguments)
-    plan = plan_conv_transpose(input.shape, weight.shape, **arguments)
-    if len(_plans) >= 4096:
-        _plans.clear()
-    _plans[key] = plan
-    return plan
+    return cached_plan(plan_conv_transpose, (tuple(input.shape), tuple(weight.shape)), **arguments)
 
 
 def _prepare(
     ndim: int, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size
 ) -> tuple[ConvTransposePlan, torch.Tensor, bool]:
     """Check the tensors and plan the call: ``(plan, batched input, whether it was unbatched)``."""
-    unbatched = _check_tensors(input, weight, bias, ndim)
+    unbatched = check_tensors(input, weight, bias, ndim)
     batched = input.unsqueeze(0) if unbatched else input
     plan = plan_for(batched, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size)
     return plan, batched, unbatched
@@ -121,12 +134,19 @@ def conv_transpose(
 ) -> torch.Tensor:
     """A transposed convolution with ``ndim`` spatial axes; see :func:`conv_transpose2d`."""
     plan, batched, unbatched = _prepare(ndim, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
+    out = run_planned(plan, batched, weight, bias, algorithm)
+    return out.squeeze(0) if unbatched else out
+
+
+def run_planned(
+    plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], algorithm: str = "auto"
+) -> torch.Tensor:
+    """Run a planned (batched) transposed convolution with the chosen algorithm (autotuned when on)."""
     if algorithm == "auto" and autotune_enabled():
-        chosen = _choose(plan, batched, weight, bias).algorithm
+        chosen = _choose(plan, input, weight, bias).algorithm
     else:
         chosen = algorithms.select(plan, algorithm)
-    out = chosen.run(plan, batched, weight, bias)
-    return out.squeeze(0) if unbatched else out
+    return chosen.run(plan, input, weight, bias)
 
 
 def _choose(

@@ -1,7 +1,9 @@
-"""Modules: thin ``nn.Module`` wrappers over :mod:`tconv.functional`.
+"""Modules: thin ``nn.Module`` wrappers over :mod:`tconv.functional` and :mod:`tconv.fused`.
 
 ``ConvTranspose{1,2,3}d`` take the arguments of PyTorch's modules and hold parameters of the same
 names, shapes and initialisation, so a PyTorch module's ``state_dict`` loads unchanged.
+``UpsampleConv{1,2,3}d`` and ``ConvPool{1,2,3}d`` hold those of ``nn.Conv{1,2,3}d`` the same way;
+they are not subclasses of it, so tools that fold or fuse plain convolutions leave them alone.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import torch
 from torch import nn
 
 from .functional import conv_transpose
+from .fused.functional import conv_pool, upsample_conv
+from .fused.plan import LINEAR_MODES, NEAREST_MODES, PADDING_MODES, conv_padding, parse_scale_factor
 from .geometry import parse_padding
 from .plan import per_axis
 
@@ -41,13 +45,7 @@ class _ConvTransposeNd(nn.Module):
         super().__init__()
         if padding_mode != "zeros":
             raise ValueError(f"padding_mode: transposed convolutions support only 'zeros'; got {padding_mode!r}")
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: expected a positive int; got {value!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"groups: in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible by groups ({groups})"
-            )
+        _check_channels(in_channels, out_channels, groups)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = per_axis(kernel_size, self.ndim, "kernel_size", minimum=1)
@@ -59,22 +57,11 @@ class _ConvTransposeNd(nn.Module):
         self.groups = groups
         self.padding_mode = padding_mode
         self.algorithm = algorithm
-        factory = {"device": device, "dtype": dtype}
-        self.weight = nn.Parameter(torch.empty(in_channels, out_channels // groups, *self.kernel_size, **factory))
-        if bias:
-            self.bias = nn.Parameter(torch.empty(out_channels, **factory))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _add_parameters(self, (in_channels, out_channels // groups, *self.kernel_size), out_channels if bias else None, device, dtype)
 
     def reset_parameters(self) -> None:
         """PyTorch's initialisation of a transposed convolution."""
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = nn.init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in:
-                bound = 1 / math.sqrt(fan_in)
-                nn.init.uniform_(self.bias, -bound, bound)
+        _init_like_torch(self.weight, self.bias)
 
     def forward(self, input: torch.Tensor, output_size: Optional[Sequence[int]] = None) -> torch.Tensor:
         """See :func:`tconv.conv_transpose2d`; like PyTorch, ``output_size`` overrides ``output_padding``
@@ -143,4 +130,358 @@ class ConvTranspose3d(_ConvTransposeNd):
 
 CONV_TRANSPOSE = {1: ConvTranspose1d, 2: ConvTranspose2d, 3: ConvTranspose3d}
 
-__all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+
+#: PyTorch's modules that the fused modules stand in for, per number of spatial axes.
+TORCH_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+TORCH_AVG_POOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
+
+
+class _FusedConvNd(nn.Module):
+    """A convolution's arguments and parameters, held as ``nn.ConvNd`` holds them (names, shapes,
+    initialisation and its order of random draws), for the fused modules below."""
+
+    ndim: int
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: object,
+        stride: tuple[int, ...],
+        padding: object,
+        dilation: object,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        device: object,
+        dtype: Optional[torch.dtype],
+        algorithm: str,
+    ) -> None:
+        super().__init__()
+        _check_channels(in_channels, out_channels, groups)
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"padding_mode: expected one of {', '.join(map(repr, PADDING_MODES))}; got {padding_mode!r}")
+        if not isinstance(algorithm, str):
+            raise TypeError(f"algorithm: expected a string; got {algorithm!r}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = per_axis(kernel_size, self.ndim, "kernel_size", minimum=1)
+        self.dilation = per_axis(dilation, self.ndim, "dilation", minimum=1)
+        # the fused ops' padding vocabulary: fail at construction, not at the first call
+        conv_padding(padding, self.ndim, self.kernel_size, self.dilation, strided=stride != (1,) * self.ndim)
+        self.padding = padding if isinstance(padding, str) else _stored_padding(padding, self.ndim)
+        self.groups = groups
+        self.padding_mode = padding_mode
+        self.algorithm = algorithm
+        _add_parameters(self, (out_channels, in_channels // groups, *self.kernel_size), out_channels if bias else None, device, dtype)
+
+    def reset_parameters(self) -> None:
+        """PyTorch's initialisation of a convolution."""
+        _init_like_torch(self.weight, self.bias)
+
+    @classmethod
+    def _sharing(cls, conv: nn.Module, **arguments: object) -> "_FusedConvNd":
+        """A module with the arguments of ``conv`` and ``arguments`` (the constructor checks them),
+        sharing the parameters of ``conv``."""
+        module = cls(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            padding=conv.padding,
+            dilation=conv.dilation,
+            groups=conv.groups,
+            bias=conv.bias is not None,
+            padding_mode=conv.padding_mode,
+            device="meta",  # no memory and no random draws; the parameters are replaced
+            **arguments,
+        )
+        module.weight, module.bias = conv.weight, conv.bias
+        return module
+
+    def _conv_repr(self) -> str:
+        text = ""
+        if self.padding != (0,) * self.ndim:
+            text += f", padding={self.padding!r}"
+        if self.dilation != (1,) * self.ndim:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode!r}"
+        return text
+
+
+class _UpsampleConvNd(_FusedConvNd):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: object,
+        scale_factor: object = 2,
+        mode: str = "nearest",
+        padding: object = 0,
+        dilation: object = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        align_corners: Optional[bool] = None,
+        device: object = None,
+        dtype: Optional[torch.dtype] = None,
+        *,
+        algorithm: str = "auto",
+    ) -> None:
+        linear = LINEAR_MODES[self.ndim]
+        if mode not in (*NEAREST_MODES, linear):
+            legal = ", ".join(map(repr, (*NEAREST_MODES, linear)))
+            raise ValueError(f"mode: expected one of {legal} for {self.ndim}-d input; got {mode!r}")
+        if align_corners is not None and not isinstance(align_corners, bool):
+            raise TypeError(f"align_corners: expected a bool or None; got {align_corners!r}")
+        if align_corners is not None and mode != linear:
+            raise ValueError(f"align_corners: only mode={linear!r} takes it; got align_corners={align_corners} with mode={mode!r}")
+        parse_scale_factor(scale_factor, self.ndim)
+        super().__init__(
+            in_channels, out_channels, kernel_size, (1,) * self.ndim, padding, dilation, groups, bias, padding_mode, device,
+            dtype, algorithm,
+        )
+        # as given (2.0 from nn.Upsample stays 2.0), lists as tuples
+        self.scale_factor = tuple(scale_factor) if isinstance(scale_factor, Sequence) else scale_factor
+        self.mode = mode
+        self.align_corners = align_corners
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        """See :func:`tconv.upsample_conv2d`."""
+        return upsample_conv(
+            self.ndim,
+            input,
+            self.weight,
+            self.bias,
+            self.scale_factor,
+            self.mode,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
+            self.align_corners,
+            algorithm=self.algorithm,
+        )
+
+    @classmethod
+    def from_modules(cls, upsample: nn.Module, conv: nn.Module) -> "_UpsampleConvNd":
+        """The fusion of ``nn.Sequential(upsample, conv)``, sharing ``conv``'s parameters.
+
+        Args:
+            upsample: an ``nn.Upsample`` (or ``nn.UpsamplingNearest2d``/``nn.UpsamplingBilinear2d``)
+                with ``scale_factor`` set and ``size`` not.
+            conv: an ``nn.ConvNd`` with this module's number of spatial axes and stride 1.
+
+        Raises:
+            TypeError: when a module is not of these types.
+            ValueError: when their settings cannot be fused; the message says which and why.
+        """
+        _check_plain(upsample, "upsample", (nn.Upsample, nn.UpsamplingNearest2d, nn.UpsamplingBilinear2d))
+        if upsample.size is not None or upsample.scale_factor is None:
+            raise ValueError(
+                f"upsample: must be given by scale_factor, not size (got size={upsample.size!r}); a fixed output size "
+                "does not follow the input's"
+            )
+        _check_plain(conv, "conv", TORCH_CONV[cls.ndim])
+        if conv.stride != (1,) * cls.ndim:
+            raise ValueError(f"conv: the convolution after an upsampling must have stride 1; got stride={conv.stride}")
+        # integer factors only (checked by the constructor): recompute_scale_factor changes nothing then
+        return cls._sharing(conv, scale_factor=upsample.scale_factor, mode=upsample.mode, align_corners=upsample.align_corners)
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        text += f", scale_factor={self.scale_factor!r}, mode={self.mode!r}" + self._conv_repr()
+        if self.align_corners is not None:
+            text += f", align_corners={self.align_corners}"
+        if self.algorithm != "auto":
+            text += f", algorithm={self.algorithm!r}"
+        return text
+
+
+class _ConvPoolNd(_FusedConvNd):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: object,
+        stride: object = 1,
+        padding: object = 0,
+        dilation: object = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        pool_size: object = 2,
+        device: object = None,
+        dtype: Optional[torch.dtype] = None,
+        *,
+        algorithm: str = "auto",
+    ) -> None:
+        stride = per_axis(stride, self.ndim, "stride", minimum=1)
+        pool_size = per_axis(pool_size, self.ndim, "pool_size", minimum=1)
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype, algorithm
+        )
+        self.stride = stride
+        self.pool_size = pool_size
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        """See :func:`tconv.conv_pool2d`."""
+        return conv_pool(
+            self.ndim,
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.pool_size,
+            self.padding_mode,
+            algorithm=self.algorithm,
+        )
+
+    @classmethod
+    def from_modules(cls, pool: nn.Module, conv: nn.Module) -> "_ConvPoolNd":
+        """The fusion of ``nn.Sequential(conv, pool)``, sharing ``conv``'s parameters.
+
+        Args:
+            pool: an ``nn.AvgPoolNd`` whose stride is its kernel size, without padding,
+                ``ceil_mode`` or ``divisor_override``.
+            conv: an ``nn.ConvNd`` with this module's number of spatial axes.
+
+        Raises:
+            TypeError: when a module is not of these types.
+            ValueError: when their settings cannot be fused; the message says which and why.
+        """
+        if isinstance(pool, nn.modules.conv._ConvNd) and isinstance(conv, nn.modules.pooling._AvgPoolNd):
+            raise TypeError("pool, conv: passed in the wrong order; from_modules takes (pool, conv)")
+        _check_plain(pool, "pool", TORCH_AVG_POOL[cls.ndim])
+        kernel = per_axis(pool.kernel_size, cls.ndim, "pool.kernel_size", minimum=1)
+        stride = kernel if pool.stride in (None, ()) else per_axis(pool.stride, cls.ndim, "pool.stride", minimum=1)
+        if stride != kernel:
+            raise ValueError(
+                f"pool: its stride must equal its kernel size (non-overlapping windows); got kernel_size={pool.kernel_size}, "
+                f"stride={pool.stride}"
+            )
+        if per_axis(pool.padding, cls.ndim, "pool.padding", minimum=0) != (0,) * cls.ndim:
+            raise ValueError(f"pool: must not pad; got padding={pool.padding}")
+        if pool.ceil_mode:
+            raise ValueError("pool: ceil_mode=True pools a partial window at the end; only floor mode fuses")
+        if getattr(pool, "divisor_override", None) is not None:
+            raise ValueError(f"pool: divisor_override={pool.divisor_override} is not supported; only the plain average fuses")
+        _check_plain(conv, "conv", TORCH_CONV[cls.ndim])
+        return cls._sharing(conv, stride=conv.stride, pool_size=kernel)
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        text += self._conv_repr() + f", pool_size={self.pool_size}"
+        if self.algorithm != "auto":
+            text += f", algorithm={self.algorithm!r}"
+        return text
+
+
+def _check_channels(in_channels: int, out_channels: int, groups: int) -> None:
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name}: expected a positive int; got {value!r}")
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"groups: in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible by groups ({groups})"
+        )
+
+
+def _add_parameters(module: nn.Module, weight_shape: tuple[int, ...], bias_size: Optional[int], device: object, dtype: object) -> None:
+    """``weight`` and ``bias`` (None when ``bias_size`` is), initialised by ``reset_parameters``."""
+    factory = {"device": device, "dtype": dtype}
+    module.weight = nn.Parameter(torch.empty(weight_shape, **factory))
+    if bias_size is None:
+        module.register_parameter("bias", None)
+    else:
+        module.bias = nn.Parameter(torch.empty(bias_size, **factory))
+    module.reset_parameters()
+
+
+def _init_like_torch(weight: torch.Tensor, bias: Optional[torch.Tensor]) -> None:
+    """PyTorch's initialisation of its convolutions, transposed or not, in its order of draws."""
+    nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = nn.init._calculate_fan_in_and_fan_out(weight)
+        if fan_in:
+            bound = 1 / math.sqrt(fan_in)
+            nn.init.uniform_(bias, -bound, bound)
+
+
+def _check_plain(module: object, name: str, types: object) -> None:
+    """``module`` is exactly one of ``types`` (a subclass may compute differently) and has no hooks
+    that a fused module would skip."""
+    types = types if isinstance(types, tuple) else (types,)
+    expected = " or ".join(f"torch.nn.{t.__name__}" for t in types)
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"{name}: expected {expected}; got {type(module).__name__}")
+    if type(module) not in types:
+        subclass = " (a subclass, whose forward may differ)" if isinstance(module, types) else ""
+        raise TypeError(f"{name}: expected {expected}; got {type(module).__name__}{subclass}")
+    if module._forward_hooks or module._forward_pre_hooks or module._backward_hooks or module._backward_pre_hooks:
+        raise ValueError(f"{name}: has hooks, which the fused module would not run")
+
+
+class UpsampleConv1d(_UpsampleConvNd):
+    """``nn.Sequential(nn.Upsample(...), nn.Conv1d(...))`` in one module with ``nn.Conv1d``'s
+    parameters. See :func:`tconv.upsample_conv1d`."""
+
+    ndim = 1
+
+
+class UpsampleConv2d(_UpsampleConvNd):
+    """``nn.Sequential(nn.Upsample(...), nn.Conv2d(...))`` in one module with ``nn.Conv2d``'s
+    parameters. See :func:`tconv.upsample_conv2d`."""
+
+    ndim = 2
+
+
+class UpsampleConv3d(_UpsampleConvNd):
+    """``nn.Sequential(nn.Upsample(...), nn.Conv3d(...))`` in one module with ``nn.Conv3d``'s
+    parameters. See :func:`tconv.upsample_conv3d`."""
+
+    ndim = 3
+
+
+class ConvPool1d(_ConvPoolNd):
+    """``nn.Sequential(nn.Conv1d(...), nn.AvgPool1d(pool_size))`` in one module with
+    ``nn.Conv1d``'s parameters. See :func:`tconv.conv_pool1d`."""
+
+    ndim = 1
+
+
+class ConvPool2d(_ConvPoolNd):
+    """``nn.Sequential(nn.Conv2d(...), nn.AvgPool2d(pool_size))`` in one module with
+    ``nn.Conv2d``'s parameters. See :func:`tconv.conv_pool2d`."""
+
+    ndim = 2
+
+
+class ConvPool3d(_ConvPoolNd):
+    """``nn.Sequential(nn.Conv3d(...), nn.AvgPool3d(pool_size))`` in one module with
+    ``nn.Conv3d``'s parameters. See :func:`tconv.conv_pool3d`."""
+
+    ndim = 3
+
+
+UPSAMPLE_CONV = {1: UpsampleConv1d, 2: UpsampleConv2d, 3: UpsampleConv3d}
+CONV_POOL = {1: ConvPool1d, 2: ConvPool2d, 3: ConvPool3d}
+
+__all__ = [
+    "ConvPool1d",
+    "ConvPool2d",
+    "ConvPool3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "UpsampleConv1d",
+    "UpsampleConv2d",
+    "UpsampleConv3d",
+]

@@ -1,0 +1,146 @@
+"""``composed``: a fused op as one convolution with a composed kernel, plus exact border strips.
+
+1. The kernel: per axis, the conv kernel (dilated; reversed and laid out as a transposed
+   convolution's ``(Cin, Cout // groups, ...)`` when upsampling) is replaced by a weighted sum of
+   shifted copies of itself (:attr:`tconv.fused.plan.FusedAxis.taps`). Cheap: it touches weights only.
+2. The bulk: upsampling runs as a stride-``scale`` transposed convolution through tconv's own
+   dispatcher (so its fastest algorithm, or the autotuned one, is used); pooling runs as one
+   ``F.convNd`` with stride ``stride * pool``. Neither builds the upsampled or unpooled tensor.
+3. The borders: outputs listed by :attr:`~tconv.fused.plan.FusedAxis.strips` are computed from the
+   padded signal itself, gathered from the input for those outputs only, and written over. The
+   work is proportional to the perimeter.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from ..algorithms.base import Algorithm
+from ..functional import run_planned
+from .naive import CONV
+from .plan import FusedAxis, FusedPlan
+
+
+class Composed(Algorithm):
+    name = "composed"
+    description = "one strided or transposed convolution with a composed kernel, borders computed exactly"
+
+    def why_not(self, plan: FusedPlan) -> list[str]:
+        reasons = super().why_not(plan)
+        if any(axis.align_corners and axis.interpolation == "linear" and axis.scale > 1 for axis in plan.axes):
+            reasons.append(
+                "align_corners=True puts the input samples (size-1)/(size*scale-1) apart in the output, "
+                "a grid no stride-scale kernel follows: there is no composed kernel"
+            )
+        return reasons
+
+    def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+        composed = composed_weight(plan, weight)
+        out = _bulk(plan, input, composed, bias)
+        # the strips convolve the exact padded signal: with the conv kernel after upsampling, with
+        # the composed kernel (the pooling included) otherwise
+        if plan.op == "upsample_conv":
+            conv = dict(weight=weight, stride=[1] * plan.ndim, dilation=[axis.dilation for axis in plan.axes])
+        else:
+            conv = dict(weight=composed, stride=[axis.stride * axis.pool for axis in plan.axes], dilation=[1] * plan.ndim)
+        for a, axis in enumerate(plan.axes):
+            count = max(axis.strips)
+            if not count:
+                continue
+            # both ends at once, stacked along the batch (the shorter one widened: still exact)
+            if 2 * count >= axis.output:
+                firsts, count = (0,), axis.output
+            else:
+                firsts = (0, axis.output - count)
+            signal = torch.cat([_signal(plan, input, a, first, count) for first in firsts])
+            # the strip axis first: oneDNN runs long last axes faster than short ones
+            signal, kernel = signal.movedim(2 + a, 2).contiguous(), conv["weight"].movedim(2 + a, 2)
+            axes = {key: _first(value, a) for key, value in conv.items() if key != "weight"}
+            strips = CONV[plan.ndim](signal, kernel, bias, padding=0, groups=plan.groups, **axes).movedim(2, 2 + a)
+            for first, strip in zip(firsts, strips.split(plan.batch)):
+                out.narrow(2 + a, first, count).copy_(strip)
+        return out
+
+
+def _first(values: list[int], axis: int) -> list[int]:
+    """Per-axis values with ``axis`` moved first."""
+    return [values[axis], *values[:axis], *values[axis + 1 :]]
+
+
+def composed_weight(plan: FusedPlan, weight: torch.Tensor) -> torch.Tensor:
+    """The composed kernel: ``(Cin, Cout // groups, ...)`` when upsampling, else ``(Cout, Cin // groups, ...)``.
+
+    Per axis it is the full convolution of the dilated kernel with the taps, a linear map of the
+    kernel's taps (:func:`_spread`); for all axes at once one matrix product with their Kronecker
+    product.
+    """
+    w = weight.float() if weight.dtype in (torch.float16, torch.bfloat16) else weight
+    if plan.op == "upsample_conv":
+        w = w.unflatten(0, (plan.groups, -1)).transpose(1, 2).flatten(0, 1)
+    spread = _spread(plan.axes, plan.op == "upsample_conv", w.dtype, w.device)
+    composed = w.flatten(2) @ spread
+    return composed.view(*w.shape[:2], *(axis.composed_kernel for axis in plan.axes)).to(weight.dtype)
+
+
+@functools.lru_cache(maxsize=256)
+def _spread(axes: tuple[FusedAxis, ...], reverse: bool, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``(prod kernel, prod composed kernel)``: tap ``k`` of an axis goes to ``k * dilation +
+    offset`` with each tap's coefficient (``k`` counted from the end when ``reverse``)."""
+    spread = torch.ones(1, 1, dtype=torch.float64)
+    for axis in axes:
+        matrix = torch.zeros(axis.kernel, axis.composed_kernel, dtype=torch.float64)
+        for k in range(axis.kernel):
+            for offset, coefficient in axis.taps:
+                matrix[axis.kernel - 1 - k if reverse else k, k * axis.dilation + offset] = coefficient
+        spread = torch.kron(spread, matrix)
+    return spread.to(dtype=dtype, device=device)
+
+
+def _bulk(plan: FusedPlan, input: torch.Tensor, composed: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    """The composed convolution's outputs, zero where it computes none (the strips fill those)."""
+    if plan.op == "upsample_conv":
+        core = plan.core
+        if core is None:
+            return input.new_zeros(plan.output_shape).contiguous(memory_format=plan.memory_format)
+        extension = [e for axis in reversed(plan.axes) for e in (axis.extension,) * 2]
+        x = F.pad(input, extension, mode="replicate") if any(extension) else input
+        out = run_planned(core, x, composed, bias)
+    else:
+        counts = [axis.core_outputs[1] for axis in plan.axes]
+        if not all(counts):
+            return input.new_zeros(plan.output_shape).contiguous(memory_format=plan.memory_format)
+        step = [axis.stride * axis.pool for axis in plan.axes]
+        out = CONV[plan.ndim](input, composed, bias, step, [axis.pad_begin for axis in plan.axes], 1, plan.groups)
+    missing = [
+        amount
+        for axis in reversed(plan.axes)
+        for amount in (axis.core_outputs[0], axis.output - sum(axis.core_outputs))
+    ]
+    if any(missing):
+        out = F.pad(out, missing)
+    return out.contiguous(memory_format=plan.memory_format)
+
+
+def _signal(plan: FusedPlan, input: torch.Tensor, strip_axis: int, first: int, count: int) -> torch.Tensor:
+    """The padded signal that outputs ``[first, first + count)`` along ``strip_axis`` (all of every
+    other axis) read, gathered from the input."""
+    regions = [(first, count) if a == strip_axis else (0, axis.output) for a, axis in enumerate(plan.axes)]
+    signal = input
+    for a in sorted(range(plan.ndim), key=lambda a: a != strip_axis):  # shrink first
+        axis = plan.axes[a]
+        signal = _gather(signal, 2 + a, *axis.sources(*axis.rows(*regions[a])))
+    return signal
+
+
+def _gather(x: torch.Tensor, dim: int, indices: tuple[tuple[int, ...], ...], weights: tuple[tuple[float, ...], ...]) -> torch.Tensor:
+    """Along ``dim``: per row, the weighted sum of the input rows ``indices`` (see :meth:`FusedAxis.sources`)."""
+    index = torch.tensor(indices, device=x.device)
+    picked = x.index_select(dim, index.flatten()).unflatten(dim, index.shape)
+    if all(w == (1.0,) for w in weights):
+        return picked.squeeze(dim + 1)
+    scale = torch.tensor(weights, dtype=x.dtype, device=x.device).view(*index.shape, *(1,) * (x.dim() - dim - 1))
+    return (picked * scale).sum(dim + 1)

@@ -1,0 +1,52 @@
+"""``naive`` and ``reference``: the composition exactly as PyTorch runs it.
+
+``naive`` upsamples with ``F.interpolate`` (``upsample_conv``), pads in the padding mode as
+``nn.ConvNd`` does, convolves, and average-pools (``conv_pool``): the baseline, and the only
+algorithm for what no composed kernel expresses (linear upsampling with ``align_corners=True``).
+``reference`` is the same in float64, the definition tests compare against.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from ..algorithms.base import Algorithm
+from .plan import FusedPlan
+
+CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+class Naive(Algorithm):
+    name = "naive"
+    description = "F.interpolate (or not), the padding, F.convNd, F.avg_poolNd (or not): the plain composition"
+
+    def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+        axes = plan.axes
+        x = input
+        if plan.op == "upsample_conv":
+            scales = [float(axis.scale) for axis in axes]
+            x = F.interpolate(x, scale_factor=scales, mode=plan.mode, align_corners=plan.align_corners)
+        symmetric = all(axis.pad_begin == axis.pad_end for axis in axes)
+        padding = [axis.pad_begin for axis in axes]
+        if axes[0].padding_mode != "zeros" or not symmetric:
+            pads = [p for axis in reversed(axes) for p in (axis.pad_begin, axis.pad_end)]
+            mode = "constant" if axes[0].padding_mode == "zeros" else axes[0].padding_mode
+            x, padding = F.pad(x, pads, mode=mode), 0
+        y = CONV[plan.ndim](x, weight, bias, [axis.stride for axis in axes], padding, [axis.dilation for axis in axes], plan.groups)
+        if any(axis.pool > 1 for axis in axes):
+            y = AVG_POOL[plan.ndim](y, [axis.pool for axis in axes])
+        return y
+
+
+class Reference(Naive):
+    name = "reference"
+    description = "the plain composition in float64 (the definition; runs only when forced)"
+    auto = False
+
+    def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+        wide = [None if t is None else t.double() for t in (input, weight, bias)]
+        return super().run(plan, *wide).to(input.dtype)
