@@ -16,11 +16,14 @@ the ``s^d``-times larger intermediate tensor. Same data path as the rest of tcon
   padding or an interpolation edge the composed kernel does not reproduce.
 * ``composed`` runs the composed convolution (upsampling through tconv's transposed-convolution
   dispatcher) and recomputes the strips exactly from the padded signal: work proportional to the
-  perimeter. ``naive`` is the plain composition (the only way for ``align_corners=True``, whose
-  sampling grid is not periodic); ``reference`` is it in float64.
+  perimeter. It cannot run ``align_corners=True``, whose sampling grid is not periodic.
+  ``naive`` is the plain composition; ``reference`` is it in float64.
+* ``separable`` (2-d upsampling) upsamples and convolves along the width, mixing the channels at
+  the input height, and finishes the height with one matrix product: exact for every mode,
+  ``align_corners=True`` included, and the fastest for linear upsampling.
 * :data:`FUSED` is the dispatcher: ``"auto"`` takes the first capable algorithm in the order of
-  :func:`preference` (``composed`` first, except for linear upsampling on the CPU, where it
-  measured slower); a name forces one, and a forced algorithm that cannot run raises with its reasons.
+  :func:`preference`; a name forces one, and a forced algorithm that cannot run raises with its
+  reasons.
 """
 
 from __future__ import annotations
@@ -29,24 +32,28 @@ from ..dispatch import Dispatcher
 from .composed import Composed
 from .naive import Naive, Reference
 from .plan import FusedPlan
+from .separable import Separable
 
 
 
 def preference(plan: FusedPlan) -> tuple[str, ...]:
     """The default order, from ``tconv bench --suite resample`` on the 2-core CPU (BENCHMARKS.md).
 
-    Nearest upsampling and pooling: ``composed`` (2.2-2.5x the plain composition). Linear
-    upsampling: ``naive``. Its composed kernel needs as many multiplications per output as the
-    plain 3x3 convolution (a stride-2 tent is 4 taps long, so 9 per output for a 3x3 kernel),
-    oneDNN runs that transposed convolution no faster than the plain one, and the border strips
-    cost more than the interpolation saves: ``composed`` measured 0.7-0.9x there.
+    * Nearest upsampling and pooling: ``composed`` (2.2-2.5x the plain composition).
+    * 2-d linear upsampling: ``separable`` (1.6-1.7x), while its dense height matrix costs less
+      than its convolution (output height <= Cin/groups * kW); else ``naive``. ``composed`` needs
+      as many multiplications per output as the plain 3x3 convolution there (a stride-2 tent is 4
+      taps long), and measured 0.7-0.9x.
     """
-    if plan.device_type == "cpu" and any(axis.interpolation == "linear" and axis.scale > 1 for axis in plan.axes):
-        return ("naive", "composed")
-    return ("composed", "naive")
+    linear = any(axis.interpolation == "linear" and axis.scale > 1 for axis in plan.axes)
+    if not linear:
+        return ("composed", "separable", "naive")
+    if plan.ndim == 2 and plan.axes[0].output <= plan.in_channels // plan.groups * plan.axes[1].kernel:
+        return ("separable", "naive", "composed")
+    return ("naive", "separable", "composed")
 
 
-FUSED = Dispatcher((Composed(), Naive(), Reference()), preference)
+FUSED = Dispatcher((Composed(), Separable(), Naive(), Reference()), preference)
 ALGORITHMS = FUSED.algorithms
 
 __all__ = ["ALGORITHMS", "FUSED"]

@@ -1,0 +1,62 @@
+"""``separable``: 2-d upsampling + conv with the channels mixed before the second upsampling.
+
+Upsampling is separable and so is a convolution's padding, so ``conv(pad(up_h(up_w(x))))`` is
+computed axis by axis:
+
+1. Along the width, upsample and pad (one matrix product with the padded signal's
+   :meth:`~tconv.fused.plan.FusedAxis.sources`), then convolve with the ``1 × kW`` rows of the
+   kernel, one output channel per ``(Cout, kh)``: ``z`` is ``(N, Cout * kH, H, W_out)``, at the
+   *input* height. This mixes the channels on ``s`` times fewer rows than the plain path.
+2. Along the height, each output row is a fixed linear combination of ``z``'s rows (upsampling,
+   padding in any mode and the ``kH`` taps, borders included): one ``(H_out, kH * H)`` matrix
+   product.
+
+Exact everywhere for every mode and padding mode, ``align_corners=True`` included: nothing is
+composed, only reordered.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from ..algorithms.base import Algorithm
+from .plan import FusedAxis, FusedPlan
+
+
+class Separable(Algorithm):
+    name = "separable"
+    description = "upsample along the width, convolve into Cout × kH channels, then one matrix along the height"
+
+    def why_not(self, plan: FusedPlan) -> list[str]:
+        reasons = super().why_not(plan)
+        if plan.op != "upsample_conv":
+            reasons.append("it splits upsampling, not pooling")
+        if plan.ndim != 2:
+            reasons.append(f"it is written for 2 spatial axes, not {plan.ndim}")
+        return reasons
+
+    def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+        height, width = plan.axes
+        x = torch.matmul(input, _signal_matrix(width, *width.rows(0, width.output), input.dtype, input.device).T)
+        rows = weight.transpose(1, 2).flatten(0, 1).unsqueeze(2)  # (Cout * kH, Cin / g, 1, kW)
+        z = F.conv2d(x, rows, None, 1, 0, (1, width.dilation), plan.groups)
+        z = z.unflatten(1, (plan.out_channels, height.kernel)).flatten(2, 3)  # (N, Cout, kH * H, W_out)
+        taps = [_signal_matrix(height, kh * height.dilation - height.pad_begin, kh * height.dilation - height.pad_begin + height.output, z.dtype, z.device) for kh in range(height.kernel)]
+        out = torch.matmul(torch.cat(taps, 1), z)
+        if bias is not None:
+            out = out.add_(bias.view(-1, 1, 1))
+        return out.contiguous(memory_format=plan.memory_format)
+
+
+@functools.lru_cache(maxsize=256)
+def _signal_matrix(axis: FusedAxis, start: int, stop: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``(stop - start, size)``: the padded signal's samples ``[start, stop)`` as combinations of
+    the input's samples."""
+    indices, weights = axis.sources(start, stop)
+    matrix = torch.zeros(stop - start, axis.size, dtype=torch.float64)
+    matrix.scatter_add_(1, torch.tensor(indices).view(stop - start, -1), torch.tensor(weights, dtype=torch.float64).view(stop - start, -1))
+    return matrix.to(dtype=dtype, device=device)
