@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import tconv
 from tconv.cli import main
 
 
@@ -10,6 +11,11 @@ def test_check_passes_and_prints_a_table(capsys):
     assert main(["check", "--cases", "20", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "native" in out and "reference" in out and "pass" in out and "FAIL" not in out
+    # the fused table: a passing row per algorithm and dtype
+    fused = out[out.index("upsample_conv, conv_pool") :].splitlines()
+    for name in tconv.fused.ALGORITHMS:
+        for dtype in ("float32", "float64"):
+            assert any(f" {name} " in line and f" {dtype} " in line and "pass" in line for line in fused), (name, dtype)
 
 
 def test_python_dash_m():

@@ -4,79 +4,28 @@
 must equal ``avg_pool(conv(x))``, exactly like ``nn.ConvNd`` for every ``padding_mode``: every
 border, odd and even sizes, every padding kind and mode, dilation, groups and bias, forward and
 the gradients of input, weight and bias, in float64 to rounding, for every algorithm. Where torch's
-own composition refuses a configuration, tconv must refuse it too, with a ``ValueError``.
+own composition refuses a configuration, tconv must refuse it too, with a ``ValueError``. The
+composition (``naive``) and the random configurations live in :mod:`tconv.fused.testing`, shared
+with ``tconv check``.
 """
 
 from __future__ import annotations
 
 import random
 import zlib
-from dataclasses import dataclass, field
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 import tconv
+from tconv.fused.testing import PADDING_MODES, TORCH_REFUSES, Config, naive, per_axis, random_config, torch_accepts
 
 # torch's own note on padding="same" with even kernels, raised by the naive composition
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
-LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
-CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 ALGORITHMS = ("auto", *(name for name, algorithm in tconv.fused.ALGORITHMS.items() if algorithm.auto))
 F64 = dict(rtol=1e-10, atol=1e-10)
-# what torch's composition raises when it refuses a configuration
-TORCH_REFUSES = (RuntimeError, ValueError, NotImplementedError)
-
-
-# --------------------------------------------------------------------------------------------
-# the naive composition (the definition the fused ops must equal)
-# --------------------------------------------------------------------------------------------
-
-
-def _per_axis(value, ndim):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * ndim
-
-
-def naive_conv(x, w, b, stride, padding, dilation, groups, padding_mode):
-    """``nn.ConvNd``'s forward: a non-"zeros" padding_mode pads explicitly, then convolves unpadded."""
-    ndim = w.dim() - 2
-    if padding_mode == "zeros":
-        return CONV[ndim](x, w, b, stride, padding, dilation, groups)
-    if padding == "same" and any(s != 1 for s in _per_axis(stride, ndim)):
-        raise ValueError("padding='same' is not supported for strided convolutions")  # as nn.ConvNd
-    if padding == "valid":
-        pads = [(0, 0)] * ndim
-    elif padding == "same":
-        totals = [d * (k - 1) for d, k in zip(_per_axis(dilation, ndim), w.shape[2:])]
-        pads = [(t // 2, t - t // 2) for t in totals]
-    else:
-        pads = [(p, p) for p in _per_axis(padding, ndim)]
-    reversed_padding_repeated_twice = [v for begin_end in reversed(pads) for v in begin_end]
-    return CONV[ndim](F.pad(x, reversed_padding_repeated_twice, mode=padding_mode), w, b, stride, 0, dilation, groups)
-
-
-def naive(op, x, w, b=None, **kw):
-    """The plain torch composition that ``tconv.<op>`` fuses (unbatched input is handled like F.convNd)."""
-    ndim = w.dim() - 2
-    if x.dim() == ndim + 1:
-        return naive(op, x.unsqueeze(0), w, b, **kw).squeeze(0)
-    conv = dict(
-        padding=kw.get("padding", 0),
-        dilation=kw.get("dilation", 1),
-        groups=kw.get("groups", 1),
-        padding_mode=kw.get("padding_mode", "zeros"),
-    )
-    if op == "upsample_conv":
-        u = F.interpolate(
-            x, scale_factor=kw.get("scale_factor", 2), mode=kw.get("mode", "nearest"), align_corners=kw.get("align_corners")
-        )
-        return naive_conv(u, w, b, stride=1, **conv)
-    y = naive_conv(x, w, b, stride=kw.get("stride", 1), **conv)
-    return POOL[ndim](y, kw.get("pool_size", 2))
 
 
 def fused(op, ndim):
@@ -86,87 +35,6 @@ def fused(op, ndim):
 # --------------------------------------------------------------------------------------------
 # random configurations
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Config:
-    op: str  # "upsample_conv" or "conv_pool"
-    ndim: int
-    input_shape: tuple
-    weight_shape: tuple
-    bias: bool
-    kwargs: dict = field(default_factory=dict, hash=False)
-
-    def tensors(self, dtype=torch.float64, *, seed=0, requires_grad=False):
-        g = torch.Generator().manual_seed(seed)
-        draw = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype)  # noqa: E731
-        x, w = draw(*self.input_shape), draw(*self.weight_shape)
-        b = draw(self.weight_shape[0]) if self.bias else None
-        for t in (x, w, b):
-            if t is not None:
-                t.requires_grad_(requires_grad)
-        return x, w, b
-
-    def __str__(self):
-        options = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
-        return (
-            f"tconv.{self.op}{self.ndim}d(x{list(self.input_shape)}, w{list(self.weight_shape)}, "
-            f"{'bias' if self.bias else 'None'}, {options})"
-        )
-
-
-def _pick_per_axis(rng, ndim, draw):
-    """An int, or one entry per axis (possibly different)."""
-    return draw() if rng.random() < 0.4 else tuple(draw() for _ in range(ndim))
-
-
-def random_config(rng: random.Random, op: str, ndim: int) -> Config:
-    """A random call of ``op`` (some of which torch's composition refuses, e.g. reflect pad >= size)."""
-    small = ndim == 3
-    kind = rng.choice(("plain", "plain", "two", "depthwise"))
-    if kind == "plain":
-        groups, cin, cout = 1, rng.randint(1, 4 if not small else 2), rng.randint(1, 4 if not small else 2)
-    elif kind == "two":
-        groups, cin, cout = 2, 2 * rng.randint(1, 2), 2 * rng.randint(1, 2)
-    else:
-        cin = rng.randint(1, 4 if not small else 3)
-        groups, cout = cin, cin * rng.randint(1, 2)
-    batch = rng.randint(1, 2)
-    kernel = [rng.randint(1, 4 if not small else 3) for _ in range(ndim)]
-
-    kw = {}
-    kw["padding"] = rng.choice(
-        (
-            rng.randint(0, 3),
-            tuple(rng.randint(0, 3) for _ in range(ndim)),
-            "same",
-            "valid",
-        )
-    )
-    kw["dilation"] = _pick_per_axis(rng, ndim, lambda: rng.choice((1, 1, 2, 3)))
-    kw["groups"] = groups
-    kw["padding_mode"] = rng.choice(PADDING_MODES)
-    if op == "upsample_conv":
-        size = [rng.randint(1, {1: 9, 2: 6, 3: 4}[ndim]) for _ in range(ndim)]
-        max_scale = 4 if not small else 3
-        scale = _pick_per_axis(rng, ndim, lambda: rng.randint(1, max_scale))
-        if isinstance(scale, int) and rng.random() < 0.15:
-            scale = float(scale)  # an integral float is accepted
-        kw["scale_factor"] = scale
-        kw["mode"] = rng.choice(("nearest", "nearest-exact", LINEAR[ndim], LINEAR[ndim]))
-        kw["align_corners"] = rng.choice((None, False, True)) if kw["mode"] == LINEAR[ndim] else None
-    else:
-        kw["stride"] = _pick_per_axis(rng, ndim, lambda: rng.choice((1, 1, 2, 3)))
-        if kw["padding"] == "same" and rng.random() < 0.7:
-            kw["stride"] = 1  # "same" with a stride is refused (as by nn.ConvNd): keep a few of those
-        kw["pool_size"] = _pick_per_axis(rng, ndim, lambda: rng.randint(1, 3))
-        # mostly large enough for at least one pooled output (odd and even), sometimes anything small
-        size = []
-        for k, d, s, p in zip(kernel, *(_per_axis(kw[key], ndim) for key in ("dilation", "stride", "pool_size"))):
-            needed = d * (k - 1) + 1 + s * (p - 1)
-            largest = {1: 14, 2: 10, 3: 7}[ndim]
-            size.append(rng.randint(1, 4) if rng.random() < 0.15 else min(largest, max(1, needed + rng.randint(-1, 3))))
-    return Config(op, ndim, (batch, cin, *size), (cout, cin // groups, *kernel), rng.random() < 0.5, kw)
 
 
 COUNTS = {("upsample_conv", 1): 100, ("upsample_conv", 2): 100, ("upsample_conv", 3): 50,
@@ -182,15 +50,6 @@ def _configs():
 
 
 CONFIGS = _configs()
-
-
-def torch_accepts(cfg: Config) -> bool:
-    x, w, b = cfg.tensors(seed=0)
-    try:
-        naive(cfg.op, x, w, b, **cfg.kwargs)
-    except TORCH_REFUSES:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,15 +118,15 @@ def test_random_configs_cover_the_space():
         assert seen(lambda c: "dw" if c.kwargs["groups"] == c.input_shape[1] > 1 else c.kwargs["groups"]) >= {1, 2, "dw"}
         assert seen(lambda c: c.bias) == {True, False}
         assert {1, 2} <= seen(lambda c: min(c.input_shape[2:])) and seen(lambda c: max(c.input_shape[2:]) % 2) == {0, 1}
-        assert seen(lambda c: max(_per_axis(c.kwargs["dilation"], c.ndim))) >= {1, 2, 3}
+        assert seen(lambda c: max(per_axis(c.kwargs["dilation"], c.ndim))) >= {1, 2, 3}
     ups = [cfg for cfg in accepted if cfg.op == "upsample_conv"]
     assert {(c.kwargs["mode"].replace("bi", "").replace("tri", ""), c.kwargs["align_corners"]) for c in ups} == {
         ("nearest", None), ("nearest-exact", None), ("linear", None), ("linear", False), ("linear", True)}  # fmt: skip
-    assert {s for c in ups for s in _per_axis(c.kwargs["scale_factor"], c.ndim)} >= {1, 2, 3, 4}
+    assert {s for c in ups for s in per_axis(c.kwargs["scale_factor"], c.ndim)} >= {1, 2, 3, 4}
     assert any(isinstance(c.kwargs["scale_factor"], tuple) and len(set(c.kwargs["scale_factor"])) > 1 for c in ups)
     pools = [cfg for cfg in accepted if cfg.op == "conv_pool"]
-    assert {s for c in pools for s in _per_axis(c.kwargs["stride"], c.ndim)} == {1, 2, 3}
-    assert {p for c in pools for p in _per_axis(c.kwargs["pool_size"], c.ndim)} == {1, 2, 3}
+    assert {s for c in pools for s in per_axis(c.kwargs["stride"], c.ndim)} == {1, 2, 3}
+    assert {p for c in pools for p in per_axis(c.kwargs["pool_size"], c.ndim)} == {1, 2, 3}
 
 
 # --------------------------------------------------------------------------------------------

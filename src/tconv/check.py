@@ -1,20 +1,38 @@
-"""``tconv check``: every algorithm against the float64 reference on random problems."""
+"""``tconv check``: every algorithm against the float64 reference on random problems.
+
+The transposed-convolution algorithms run on :mod:`tconv.testing`'s random problems against the
+float64 reference; the fused resampling algorithms on :mod:`tconv.fused.testing`'s against the
+plain torch composition in float64.
+"""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
 
 import torch
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from . import algorithms
-from .testing import TOLERANCE, compare_with_reference, random_cases, supports
+from . import algorithms, fused
+from .fused.testing import Config, compare_with_composition, random_configs, torch_accepts, unable
+from .testing import TOLERANCE, Case, compare_with_reference, random_cases, supports
+
+DTYPES = (torch.float32, torch.float64)
+#: The report's tables: a row's ``ops`` and the table's title.
+TITLES = {
+    "conv_transpose": "conv_transpose: forward and gradients against the float64 reference",
+    "fused": "upsample_conv, conv_pool: forward and gradients against the float64 composition",
+}
 
 
 @dataclass
 class Row:
+    """One (algorithm, dtype) line of the report."""
+
+    ops: str
     algorithm: str
     dtype: torch.dtype
     cases: int = 0
@@ -27,38 +45,70 @@ class Row:
         return self.max_error <= TOLERANCE[self.dtype]
 
 
-def run_check(count: int = 300, seed: int = 0, dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.float64)) -> list[Row]:
-    """Run every algorithm on ``count`` random problems per dtype (forward and gradients)."""
-    rows = {(name, dtype): Row(name, dtype) for name in algorithms.ALGORITHMS for dtype in dtypes}
-    cases = random_cases(seed, count)
-    for index, case in enumerate(track(cases, description="checking", transient=True)):
+def run_check(count: int = 300, seed: int = 0, dtypes: tuple[torch.dtype, ...] = DTYPES) -> list[Row]:
+    """Run every algorithm on random problems per dtype, forward and gradients.
+
+    Args:
+        count: random problems of each kind: transposed convolutions, and fused calls
+            (``upsample_conv`` and ``conv_pool``).
+        seed: seed of the random problems and tensors.
+        dtypes: the dtypes to run each problem in.
+
+    Returns:
+        A row per (algorithm, dtype): the transposed-convolution algorithms, then the fused ones.
+    """
+
+    def transposed(index: int, case: Case, name: str, dtype: torch.dtype) -> Optional[float]:
         channels_last = index % 3 == 0
-        for (name, dtype), row in rows.items():
-            if not supports(name, case, dtype, channels_last=channels_last):
+        if not supports(name, case, dtype, channels_last=channels_last):
+            return None
+        return compare_with_reference(case, name, dtype, seed=seed + index, channels_last=channels_last)
+
+    def resampling(index: int, cfg: Config, name: str, dtype: torch.dtype) -> Optional[float]:
+        # skipped where torch's own composition refuses the call, or the algorithm declares it cannot
+        if not torch_accepts(cfg) or unable(cfg, dtype)[name]:
+            return None
+        return compare_with_composition(cfg, name, dtype, seed=seed + index)
+
+    rows = _measure("conv_transpose", algorithms.ALGORITHMS, dtypes, random_cases(seed, count), transposed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Using padding='same'", UserWarning)  # torch's note on even kernels
+        rows += _measure("fused", fused.ALGORITHMS, dtypes, random_configs(seed, count), resampling)
+    return rows
+
+
+def _measure(ops: str, names: Sequence[str], dtypes: Sequence[torch.dtype], cases: Sequence, error: Callable[..., Optional[float]]) -> list[Row]:
+    """A row per (name, dtype), filled with ``error(index, case, name, dtype)`` on every case (``None``: skipped)."""
+    rows = [Row(ops, name, dtype) for name in names for dtype in dtypes]
+    for index, case in enumerate(track(cases, description=f"checking {ops}", transient=True)):
+        for row in rows:
+            value = error(index, case, row.algorithm, row.dtype)
+            if value is None:
                 row.skipped += 1
                 continue
-            error = compare_with_reference(case, name, dtype, seed=seed + index, channels_last=channels_last)
             row.cases += 1
-            if error >= row.max_error:
-                row.max_error, row.worst = error, str(case)
-    return list(rows.values())
+            if value >= row.max_error:
+                row.max_error, row.worst = value, str(case)
+    return rows
 
 
 def print_report(rows: list[Row], console: Console) -> None:
-    table = Table(title="tconv check: forward and gradients against the float64 reference")
-    for column in ("algorithm", "dtype", "cases", "skipped", "max relative error", "tolerance", "result"):
-        table.add_column(column, justify="left" if column in ("algorithm", "dtype", "result") else "right")
-    for row in rows:
-        table.add_row(
-            row.algorithm,
-            str(row.dtype).removeprefix("torch."),
-            str(row.cases),
-            str(row.skipped),
-            f"{row.max_error:.2e}",
-            f"{TOLERANCE[row.dtype]:.0e}",
-            "[green]pass[/green]" if row.passed else "[red]FAIL[/red]",
-        )
-    console.print(table)
+    """A table per kind of op (the rows' ``ops``), then the worst case of each failing row."""
+    for ops, title in TITLES.items():
+        table = Table(title=title)
+        for column in ("algorithm", "dtype", "cases", "skipped", "max relative error", "tolerance", "result"):
+            table.add_column(column, justify="left" if column in ("algorithm", "dtype", "result") else "right")
+        for row in (row for row in rows if row.ops == ops):
+            table.add_row(
+                row.algorithm,
+                str(row.dtype).removeprefix("torch."),
+                str(row.cases),
+                str(row.skipped),
+                f"{row.max_error:.2e}",
+                f"{TOLERANCE[row.dtype]:.0e}",
+                "[green]pass[/green]" if row.passed else "[red]FAIL[/red]",
+            )
+        console.print(table)
     for row in rows:
         if not row.passed:
-            console.print(f"[red]{row.algorithm} {row.dtype}: worst case {row.worst}[/red]")
+            console.print(f"[red]{row.ops} {row.algorithm} {row.dtype}: worst case {row.worst}[/red]")

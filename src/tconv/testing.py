@@ -2,14 +2,14 @@
 
 Used by ``tconv check`` and by the test suite, so that both exercise the same space: 1-3 spatial
 axes, odd and even sizes, every padding vocabulary, output_size, output_padding, groups, dilation
-and bias.
+and bias. The fused resampling ops have theirs in :mod:`tconv.fused.testing`.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 
@@ -153,21 +153,44 @@ def compare_with_reference(
 ) -> float:
     """Largest relative error of ``algorithm`` against the float64 reference: output and, with
     ``gradients``, the gradients of input, weight and bias for a random output cotangent."""
-    x, w, b = case.tensors(dtype, seed=seed, channels_last=channels_last, requires_grad=gradients)
-    out = functional.conv_transpose(case.ndim, x, w, b, **case.kwargs, algorithm=algorithm)
+    tensors = case.tensors(dtype, seed=seed, channels_last=channels_last, requires_grad=gradients)
 
-    exact = reference_dtype(dtype)
-    xr, wr, br = (None if t is None else t.detach().to(exact).requires_grad_(gradients) for t in (x, w, b))
-    plan = functional.plan_for(xr, wr, br, **{k: v for k, v in case.kwargs.items()})
-    ref = conv_transpose_reference(plan, xr, wr, br)
+    def run(x, w, b):
+        return functional.conv_transpose(case.ndim, x, w, b, **case.kwargs, algorithm=algorithm)
+
+    def reference(x, w, b):
+        return conv_transpose_reference(functional.plan_for(x, w, b, **case.kwargs), x, w, b)
+
+    return error_against_reference(run, reference, tensors, reference_dtype(dtype), seed=seed, gradients=gradients, label=f"{algorithm} on {case}")
+
+
+def error_against_reference(
+    run: Callable[..., torch.Tensor],
+    reference: Callable[..., torch.Tensor],
+    tensors: tuple[Optional[torch.Tensor], ...],
+    exact: torch.dtype,
+    *,
+    seed: int = 0,
+    gradients: bool = True,
+    label: str = "",
+) -> float:
+    """Largest relative error of ``run(*tensors)`` against ``reference`` on copies of the tensors
+    in the ``exact`` dtype: the output and, with ``gradients``, the gradients of the tensors (not
+    ``None``) for a random output cotangent drawn from ``seed + 1``.
+
+    Raises:
+        AssertionError: the output shapes differ (``label`` names the call).
+    """
+    out = run(*tensors)
+    wide = [None if t is None else t.detach().to(exact).requires_grad_(gradients) for t in tensors]
+    ref = reference(*wide)
     if tuple(out.shape) != tuple(ref.shape):
-        raise AssertionError(f"{algorithm}: output shape {tuple(out.shape)}, reference {tuple(ref.shape)} for {case}")
+        raise AssertionError(f"{label}: output shape {tuple(out.shape)}, reference {tuple(ref.shape)}")
     errors = [relative_error(out, ref)]
     if gradients:
         generator = torch.Generator().manual_seed(seed + 1)
         cotangent = torch.randn(ref.shape, generator=generator, dtype=torch.float64).to(exact)
-        inputs = [t for t in (x, w, b) if t is not None]
-        grads = torch.autograd.grad(out, inputs, cotangent.to(dtype))
-        ref_grads = torch.autograd.grad(ref, [t for t in (xr, wr, br) if t is not None], cotangent)
+        grads = torch.autograd.grad(out, [t for t in tensors if t is not None], cotangent.to(out.dtype))
+        ref_grads = torch.autograd.grad(ref, [t for t in wide if t is not None], cotangent)
         errors += [relative_error(g, r) for g, r in zip(grads, ref_grads)]
     return max(errors)

@@ -21,6 +21,8 @@ the ``s^d``-times larger intermediate tensor. Same data path as the rest of tcon
 * ``separable`` (2-d upsampling) upsamples and convolves along the width, mixing the channels at
   the input height, and finishes the height with one matrix product: exact for every mode,
   ``align_corners=True`` included, and the fastest for linear upsampling.
+* :mod:`.testing` draws random calls and holds the plain composition they are compared with
+  (by the tests and ``tconv check``).
 * :data:`FUSED` is the dispatcher: ``"auto"`` takes the first capable algorithm in the order of
   :func:`preference`; a name forces one, and a forced algorithm that cannot run raises with its
   reasons.
