@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+
 import torch
 import torch.nn.functional as F
 
 from ..testing import error_against_reference
 from .functional import explain_fused, fused
 from .naive import AVG_POOL, CONV
+from .plan import LINEAR_MODES as LINEAR
+from .plan import PADDING_MODES
 
 OPS = ("upsample_conv", "conv_pool")
-LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 #: What torch's composition raises when it refuses a configuration.
 TORCH_REFUSES = (RuntimeError, ValueError, NotImplementedError)
 
