@@ -61,6 +61,19 @@ def _typed(value: object) -> object:
 _plans: dict[tuple, object] = {}
 
 
+def tensor_facts(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> dict[str, object]:
+    """A batched call's tensors as the planners take them (:class:`~tconv.plan.TensorFacts` and the
+    bias shape)."""
+    return dict(
+        has_bias=bias is not None,
+        bias_shape=None if bias is None else tuple(bias.shape),
+        dtype=input.dtype,
+        device_type=input.device.type,
+        channels_last=is_channels_last(input),
+        requires_grad=torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias)),
+    )
+
+
 def cached_plan(planner: Callable[..., Plan], shapes: tuple, **arguments: object) -> Plan:
     """``planner(*shapes[-2:], **arguments)``, cached per distinct call (``shapes`` leads the key)."""
     key = (planner, shapes, *map(_typed, arguments.values()))
@@ -98,12 +111,7 @@ def plan_for(
         groups=groups,
         dilation=dilation,
         output_size=output_size,
-        has_bias=bias is not None,
-        bias_shape=None if bias is None else tuple(bias.shape),
-        dtype=input.dtype,
-        device_type=input.device.type,
-        channels_last=is_channels_last(input),
-        requires_grad=torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias)),
+        **tensor_facts(input, weight, bias),
     )
     return cached_plan(plan_conv_transpose, (tuple(input.shape), tuple(weight.shape)), **arguments)
 

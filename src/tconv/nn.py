@@ -17,7 +17,7 @@ from torch import nn
 
 from .functional import conv_transpose
 from .fused.functional import conv_pool, upsample_conv
-from .fused.plan import LINEAR_MODES, NEAREST_MODES, PADDING_MODES, conv_padding, parse_scale_factor
+from .fused.plan import PADDING_MODES, check_mode, conv_padding, parse_scale_factor
 from .geometry import parse_padding
 from .plan import per_axis
 
@@ -232,14 +232,7 @@ class _UpsampleConvNd(_FusedConvNd):
         *,
         algorithm: str = "auto",
     ) -> None:
-        linear = LINEAR_MODES[self.ndim]
-        if mode not in (*NEAREST_MODES, linear):
-            legal = ", ".join(map(repr, (*NEAREST_MODES, linear)))
-            raise ValueError(f"mode: expected one of {legal} for {self.ndim}-d input; got {mode!r}")
-        if align_corners is not None and not isinstance(align_corners, bool):
-            raise TypeError(f"align_corners: expected a bool or None; got {align_corners!r}")
-        if align_corners is not None and mode != linear:
-            raise ValueError(f"align_corners: only mode={linear!r} takes it; got align_corners={align_corners} with mode={mode!r}")
+        check_mode(mode, align_corners, self.ndim)
         parse_scale_factor(scale_factor, self.ndim)
         super().__init__(
             in_channels, out_channels, kernel_size, (1,) * self.ndim, padding, dilation, groups, bias, padding_mode, device,

@@ -20,8 +20,31 @@ from .geometry import AxisWindow, Polyphase, axis_window, parse_padding, polypha
 CHANNELS_LAST = {2: torch.channels_last, 3: torch.channels_last_3d}
 
 
+@dataclass(frozen=True, kw_only=True)
+class TensorFacts:
+    """What a plan knows of its tensors besides their shapes (keyword-only fields of every plan).
+
+    Attributes:
+        has_bias: whether a bias is added.
+        dtype, device_type: of the input (and weight).
+        channels_last: whether the input is stored channels-last (2-d and 3-d only).
+        requires_grad: whether any operand needs a gradient.
+    """
+
+    has_bias: bool = False
+    dtype: torch.dtype = torch.float32
+    device_type: str = "cpu"
+    channels_last: bool = False
+    requires_grad: bool = False
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """The layout outputs are returned in: the input's."""
+        return CHANNELS_LAST[self.ndim] if self.channels_last else torch.contiguous_format
+
+
 @dataclass(frozen=True)
-class ConvTransposePlan:
+class ConvTransposePlan(TensorFacts):
     """A batched transposed convolution, reduced to the window model.
 
     Attributes:
@@ -32,10 +55,8 @@ class ConvTransposePlan:
         input_size: spatial input sizes.
         kernel_size, stride, dilation: per spatial axis.
         windows: per axis, the window of the full output that is returned.
-        has_bias: whether a bias is added.
-        dtype, device_type: of the input (and weight).
-        channels_last: whether the input is stored channels-last (2-d and 3-d only).
-        requires_grad: whether any operand needs a gradient.
+
+    and the :class:`TensorFacts`.
     """
 
     batch: int
@@ -47,20 +68,10 @@ class ConvTransposePlan:
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
     windows: tuple[AxisWindow, ...]
-    has_bias: bool = False
-    dtype: torch.dtype = torch.float32
-    device_type: str = "cpu"
-    channels_last: bool = False
-    requires_grad: bool = False
 
     @property
     def ndim(self) -> int:
         return len(self.input_size)
-
-    @property
-    def memory_format(self) -> torch.memory_format:
-        """The layout outputs are returned in: the input's."""
-        return CHANNELS_LAST[self.ndim] if self.channels_last else torch.contiguous_format
 
     @functools.cached_property
     def phases(self) -> tuple[Polyphase, ...]:

@@ -7,7 +7,7 @@ from typing import Callable, Optional
 import torch
 
 from ..dispatch import Choice
-from ..functional import cached_plan, check_tensors, is_channels_last
+from ..functional import cached_plan, check_tensors, tensor_facts
 from . import FUSED
 from .plan import FusedPlan, plan_conv_pool, plan_upsample_conv
 
@@ -19,14 +19,7 @@ def _prepare(op: str, ndim: int, input, weight, bias, arguments: dict) -> tuple[
     """Check the tensors and plan the call: ``(plan, batched input, whether it was unbatched)``."""
     unbatched = check_tensors(input, weight, bias, ndim, weight_layout=_WEIGHT, complex=False)
     batched = input.unsqueeze(0) if unbatched else input
-    facts = dict(
-        has_bias=bias is not None,
-        bias_shape=None if bias is None else tuple(bias.shape),
-        dtype=input.dtype,
-        device_type=input.device.type,
-        channels_last=is_channels_last(batched),
-        requires_grad=torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias)),
-    )
+    facts = tensor_facts(batched, weight, bias)
     plan = cached_plan(_PLANNERS[op], (op, tuple(batched.shape), tuple(weight.shape)), **arguments, **facts)
     return plan, batched, unbatched
 

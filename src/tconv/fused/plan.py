@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 import torch
 
 from ..geometry import AxisWindow
-from ..plan import CHANNELS_LAST, ConvTransposePlan, per_axis
+from ..plan import ConvTransposePlan, TensorFacts, per_axis
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 LINEAR_MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
@@ -197,7 +197,7 @@ class FusedAxis:
 
 
 @dataclass(frozen=True)
-class FusedPlan:
+class FusedPlan(TensorFacts):
     """A batched fused op, reduced to per-axis numbers.
 
     Attributes:
@@ -206,8 +206,8 @@ class FusedPlan:
             ``(out_channels, in_channels // groups, *kernel)``.
         axes: one :class:`FusedAxis` per spatial axis.
         mode: PyTorch's interpolation mode name (``upsample_conv``), else None.
-        has_bias, dtype, device_type, channels_last, requires_grad: as in
-            :class:`tconv.plan.ConvTransposePlan`.
+
+    and the :class:`~tconv.plan.TensorFacts`.
     """
 
     op: str
@@ -217,19 +217,10 @@ class FusedPlan:
     groups: int
     axes: tuple[FusedAxis, ...]
     mode: Optional[str] = None
-    has_bias: bool = False
-    dtype: torch.dtype = torch.float32
-    device_type: str = "cpu"
-    channels_last: bool = False
-    requires_grad: bool = False
 
     @property
     def ndim(self) -> int:
         return len(self.axes)
-
-    @property
-    def memory_format(self) -> torch.memory_format:
-        return CHANNELS_LAST[self.ndim] if self.channels_last else torch.contiguous_format
 
     @property
     def output_size(self) -> tuple[int, ...]:
@@ -290,14 +281,7 @@ def plan_upsample_conv(
     :func:`tconv.upsample_conv2d` for the arguments. ``tensors``: ``has_bias``, ``bias_shape``,
     ``dtype``, ``device_type``, ``channels_last``, ``requires_grad``."""
     ndim, channels = _channels(input_shape, weight_shape, groups, tensors)
-    linear = LINEAR_MODES.get(ndim)
-    if mode not in (*NEAREST_MODES, linear):
-        legal = ", ".join(map(repr, (*NEAREST_MODES, linear)))
-        raise ValueError(f"mode: {mode!r} is not an upsampling mode tconv fuses for {ndim}-d inputs; legal values are {legal}")
-    if mode in NEAREST_MODES and align_corners is not None:
-        raise ValueError(f"align_corners: only the linear modes take it; got align_corners={align_corners!r} with mode={mode!r}")
-    if align_corners is not None and not isinstance(align_corners, bool):
-        raise TypeError(f"align_corners: expected None, True or False; got {align_corners!r}")
+    check_mode(mode, align_corners, ndim)
     scales = parse_scale_factor(scale_factor, ndim)
     dilation = per_axis(dilation, ndim, "dilation", minimum=1)
     kernel = tuple(int(k) for k in weight_shape[2:])
@@ -320,6 +304,18 @@ def plan_upsample_conv(
     )
     _check_axes(axes, sizes, "the upsampled input")
     return FusedPlan("upsample_conv", int(input_shape[0]), *channels, axes=axes, mode=mode, **_tensor_facts(tensors))
+
+
+def check_mode(mode: object, align_corners: object, ndim: int) -> None:
+    """Raise for an upsampling ``mode`` or ``align_corners`` the fused ops do not take."""
+    linear = LINEAR_MODES.get(ndim)
+    if mode not in (*NEAREST_MODES, linear):
+        legal = ", ".join(map(repr, (*NEAREST_MODES, linear)))
+        raise ValueError(f"mode: {mode!r} is not an upsampling mode tconv fuses for {ndim}-d inputs; legal values are {legal}")
+    if mode in NEAREST_MODES and align_corners is not None:
+        raise ValueError(f"align_corners: only the linear modes take it; got align_corners={align_corners!r} with mode={mode!r}")
+    if align_corners is not None and not isinstance(align_corners, bool):
+        raise TypeError(f"align_corners: expected None, True or False; got {align_corners!r}")
 
 
 def plan_conv_pool(
@@ -445,6 +441,7 @@ __all__ = [
     "LINEAR_MODES",
     "NEAREST_MODES",
     "PADDING_MODES",
+    "check_mode",
     "conv_padding",
     "parse_scale_factor",
     "plan_conv_pool",
