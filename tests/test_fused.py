@@ -410,3 +410,21 @@ def test_composed_cannot_run_align_corners():
     assert "align_corners" in str(info.value)
     # auto still answers, with the composition's numbers
     torch.testing.assert_close(tconv.upsample_conv2d(x, w, **kw), naive("upsample_conv", x, w, **kw), **F64)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("scale", [41, 47, 49])
+def test_nearest_follows_pytorchs_rounded_index(scale, dtype):
+    """At some large scales PyTorch's float32/double nearest index rounds to the sample before
+    ``j // scale``; the fused algorithms then say so, and ``auto`` still equals PyTorch."""
+    x, w = torch.randn(1, 2, 3, 3, dtype=dtype), torch.randn(2, 2, 3, 3, dtype=dtype)
+    kwargs = dict(scale_factor=(1, scale), mode="nearest", padding=1)
+    expected = naive("upsample_conv", x, w, None, **kwargs)
+    torch.testing.assert_close(tconv.upsample_conv2d(x, w, None, **kwargs), expected, rtol=1e-5, atol=1e-5)
+    reasons = tconv.explain_fused("upsample_conv", x, w, None, **kwargs).reasons
+    for name in ("composed", "separable"):
+        if reasons[name]:
+            assert any("index rounds" in reason for reason in reasons[name])
+        else:  # PyTorch's index is j // scale here: the fused algorithm must agree
+            out = tconv.upsample_conv2d(x, w, None, **kwargs, algorithm=name)
+            torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from ..algorithms.base import Algorithm
 from ..functional import run_planned
 from .naive import CONV
-from .plan import FusedAxis, FusedPlan
+from .plan import FusedAxis, FusedPlan, unsure_nearest
 
 
 class Composed(Algorithm):
@@ -31,12 +31,13 @@ class Composed(Algorithm):
 
     def why_not(self, plan: FusedPlan) -> list[str]:
         reasons = super().why_not(plan)
-        if any(axis.align_corners and axis.interpolation == "linear" and axis.scale > 1 for axis in plan.axes):
-            reasons.append(
-                "align_corners=True puts the input samples (size-1)/(size*scale-1) apart in the output, "
-                "a grid no stride-scale kernel follows: there is no composed kernel"
-            )
-        return reasons
+        for index, axis in enumerate(plan.axes):
+            if axis.interpolation == "linear" and axis.align_corners and axis.scale > 1:
+                reasons.append(
+                    f"align_corners=True puts the input samples (size-1)/(size*scale-1) apart in the output on spatial "
+                    f"axis {index}, a grid no stride-scale kernel follows: there is no composed kernel"
+                )
+        return reasons + unsure_nearest(plan)
 
     def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
         composed = composed_weight(plan, weight)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import struct
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Optional, Sequence
@@ -48,7 +49,7 @@ class FusedAxis:
     pool: int = 1
     upsampling: bool = False
     scale: int = 1
-    interpolation: str = "nearest"  # or "linear"
+    interpolation: str = "nearest"  # or "nearest-exact" or "linear"
     align_corners: bool = False
 
     # -- lengths ---------------------------------------------------------------------------------
@@ -78,7 +79,7 @@ class FusedAxis:
         """Upsampling as a transposed convolution with stride ``scale``: ``(first, taps)``, the
         unclamped upsampled signal being ``sum_i x[i] * taps[j - scale * i - first]``."""
         s = self.scale
-        if self.interpolation == "nearest":
+        if self.interpolation != "linear":
             return 0, (1.0,) * s
         # linear, align_corners=False: x[i] sits at (j + 1/2) / s - 1/2 == i; a tent of half-width s
         weights = {q: 1 - abs(2 * q + 1 - s) / (2 * s) for q in range(-s, 2 * s)}
@@ -127,7 +128,7 @@ class FusedAxis:
     def exact_everywhere(self) -> bool:
         """Whether the composed convolution reads exactly the padded signal (zeros padding, and
         the upsampling's own edge made exact by :attr:`extension`)."""
-        return self.padding_mode == "zeros" and (self.interpolation == "nearest" or self.scale == 1)
+        return self.padding_mode == "zeros" and (self.interpolation != "linear" or self.scale == 1)
 
     @functools.cached_property
     def strips(self) -> tuple[int, int]:
@@ -184,6 +185,25 @@ class FusedAxis:
             return j % n
         return -j if j < 0 else 2 * (n - 1) - j  # reflect
 
+    @functools.cached_property
+    def nearest_is_floor(self) -> bool:
+        """Whether PyTorch's nearest (or nearest-exact) source of every upsampled sample ``j`` is
+        ``j // scale``, as the fused algorithms compute it.
+
+        PyTorch computes ``floor(j * (1 / scale))`` (``j + 0.5`` for nearest-exact) in float32 or
+        in double, depending on the dtype and on the kernel it takes (1-d and 2-d float64 calls
+        were seen to differ), so it can round to the sample before: scale 47 in float32, 49 in
+        both. Only where every such rounding gives ``j // scale`` is the index certain.
+        """
+        if self.interpolation == "linear" or self.scale == 1 or (self.scale == 2 and self.interpolation == "nearest"):
+            return True
+        offset = 0.0 if self.interpolation == "nearest" else 0.5
+        for inverse in (1.0 / self.scale, _float32(1.0 / self.scale)):
+            for rounded in (float, _float32):
+                if any(math.floor(rounded((j + offset) * inverse)) != j // self.scale for j in range(self.signal)):
+                    return False
+        return True
+
     def _linear(self, j: int) -> list[tuple[int, float]]:
         """PyTorch's linear interpolation at upsampled sample ``j``: two input samples, weighted."""
         if self.align_corners:
@@ -194,6 +214,22 @@ class FusedAxis:
         high = low + 1 if low < self.size - 1 else low
         fraction = min(max(position - low, 0.0), 1.0)
         return [(low, 1.0 - fraction), (high, fraction)]
+
+
+def unsure_nearest(plan: "FusedPlan") -> list[str]:
+    """Reasons an algorithm that samples ``j // scale`` cannot run ``plan`` (see
+    :attr:`FusedAxis.nearest_is_floor`); empty when it can."""
+    return [
+        f"PyTorch's own {axis.interpolation} index rounds to another sample than j // {axis.scale} somewhere on "
+        f"spatial axis {index} (size {axis.size}); only the plain composition reproduces it"
+        for index, axis in enumerate(plan.axes)
+        if not axis.nearest_is_floor
+    ]
+
+
+def _float32(value: float) -> float:
+    """``value`` rounded to the nearest float32."""
+    return struct.unpack("f", struct.pack("f", value))[0]
 
 
 @dataclass(frozen=True)
@@ -297,7 +333,7 @@ def plan_upsample_conv(
             padding_mode=_padding_mode(padding_mode),
             upsampling=True,
             scale=s,
-            interpolation="nearest" if mode in NEAREST_MODES else "linear",
+            interpolation=mode if mode in NEAREST_MODES else "linear",
             align_corners=bool(align_corners),
         )
         for n, k, d, (pb, pe), s in zip(input_shape[2:], kernel, dilation, pads, scales)
@@ -442,6 +478,7 @@ __all__ = [
     "NEAREST_MODES",
     "PADDING_MODES",
     "check_mode",
+    "unsure_nearest",
     "conv_padding",
     "parse_scale_factor",
     "plan_conv_pool",

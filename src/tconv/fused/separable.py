@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..algorithms.base import Algorithm
-from .plan import FusedAxis, FusedPlan
+from .plan import FusedAxis, FusedPlan, unsure_nearest
 
 
 class Separable(Algorithm):
@@ -37,7 +37,7 @@ class Separable(Algorithm):
             reasons.append("it splits upsampling, not pooling")
         if plan.ndim != 2:
             reasons.append(f"it is written for 2 spatial axes, not {plan.ndim}")
-        return reasons
+        return reasons + unsure_nearest(plan)
 
     def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
         height, width = plan.axes
