@@ -28,6 +28,18 @@ def test_random_problems_float64(name, index):
     assert compare_with_reference(case, name, torch.float64, seed=index) <= TOLERANCE[torch.float64], str(case)
 
 
+@pytest.mark.parametrize("name, index", PAIRS)
+def test_random_problems_inference(name, index):
+    """Without gradients some algorithms take other paths (``native``: the batch in two halves)."""
+    case = CASES[index]
+    error = compare_with_reference(case, name, torch.float64, seed=index, gradients=False)
+    assert error <= TOLERANCE[torch.float64], str(case)
+
+
+def test_inference_cases_have_batches():
+    assert any(case.input_shape[0] >= 2 for case in CASES)
+
+
 @pytest.mark.parametrize("name", ALGORITHM_NAMES)
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.complex64])
 @pytest.mark.parametrize("channels_last", [False, True])

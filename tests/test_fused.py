@@ -11,6 +11,7 @@ with ``tconv check``.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import zlib
 
@@ -428,3 +429,18 @@ def test_nearest_follows_pytorchs_rounded_index(scale, dtype):
         else:  # PyTorch's index is j // scale here: the fused algorithm must agree
             out = tconv.upsample_conv2d(x, w, None, **kwargs, algorithm=name)
             torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("op", ["upsample_conv", "conv_pool"])
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_inference_equals_composition(op, ndim, algorithm):
+    """Without gradients, CPU upsampling runs its batch in halves written into the output."""
+    for i, cfg in enumerate(_accepted(op, ndim, f"inference-{op}{ndim}", 6)):
+        cfg = dataclasses.replace(cfg, input_shape=(3, *cfg.input_shape[1:]))
+        x, w, b = cfg.tensors(seed=i)
+        if _declared_unable(op, algorithm, x, w, b, cfg.kwargs):
+            continue
+        with torch.no_grad():
+            out = fused(op, ndim)(x, w, b, **cfg.kwargs, algorithm=algorithm)
+        torch.testing.assert_close(out, naive(op, x, w, b, **cfg.kwargs), **F64, msg=_msg(cfg, algorithm, "inference forward"))

@@ -55,6 +55,8 @@ class ConvTransposePlan(TensorFacts):
         input_size: spatial input sizes.
         kernel_size, stride, dilation: per spatial axis.
         windows: per axis, the window of the full output that is returned.
+        lean: hold less memory where that costs little speed (see :func:`in_halves`); the
+            fused ops ask it for their transposed convolution.
 
     and the :class:`TensorFacts`.
     """
@@ -68,6 +70,7 @@ class ConvTransposePlan(TensorFacts):
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
     windows: tuple[AxisWindow, ...]
+    lean: bool = False
 
     @property
     def ndim(self) -> int:
@@ -92,6 +95,22 @@ class ConvTransposePlan(TensorFacts):
     @property
     def weight_shape(self) -> tuple[int, ...]:
         return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+
+
+def in_halves(plan: TensorFacts) -> bool:
+    """Whether an algorithm may run the batch in two halves written straight into the output
+    (``out=``, so no autograd and no autocast): CPU inference on two or more channels-first
+    samples. PyTorch's CPU convolutions hold output-sized buffers next to their result (its NCHW
+    transposed convolution three in all), so halves peak lower at about the same speed
+    (BENCHMARKS.md)."""
+    return (
+        plan.device_type == "cpu"
+        and plan.batch >= 2
+        and not plan.requires_grad
+        and not plan.channels_last
+        and not torch.is_autocast_enabled("cpu")
+        and not torch.compiler.is_compiling()
+    )
 
 
 def per_axis(value: object, ndim: int, name: str, *, minimum: int) -> tuple[int, ...]:

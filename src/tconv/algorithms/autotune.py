@@ -80,6 +80,7 @@ def problem_key(plan: ConvTransposePlan) -> str:
         f"N{plan.batch} C{plan.in_channels}->{plan.out_channels} g{plan.groups} i{plan.input_size} "
         f"k{plan.kernel_size} s{plan.stride} d{plan.dilation} w{windows} bias{int(plan.has_bias)} "
         f"{str(plan.dtype).removeprefix('torch.')} {'cl' if plan.channels_last else 'cf'} grad{int(plan.requires_grad)}"
+        + (" lean" if plan.lean else "")
     )
 
 

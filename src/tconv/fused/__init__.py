@@ -41,7 +41,7 @@ from .separable import Separable
 def preference(plan: FusedPlan) -> tuple[str, ...]:
     """The default order, from ``tconv bench --suite resample`` on the 2-core CPU (BENCHMARKS.md).
 
-    * Nearest upsampling and pooling: ``composed`` (2.2-2.5x the plain composition).
+    * Nearest upsampling and pooling: ``composed`` (2.1-2.5x the plain composition).
     * 2-d linear upsampling: ``separable`` (1.6-1.7x), while its dense height matrix costs less
       than its convolution (output height <= Cin/groups * kW); else ``naive``. ``composed`` needs
       as many multiplications per output as the plain 3x3 convolution there (a stride-2 tent is 4

@@ -293,6 +293,7 @@ class FusedPlan(TensorFacts):
             device_type=self.device_type,
             channels_last=self.channels_last,
             requires_grad=self.requires_grad,
+            lean=True,
         )
 
 

@@ -11,7 +11,8 @@ computed axis by axis:
    padding in any mode and the ``kH`` taps, borders included): one ``(H_out, kH * H)`` matrix
    product.
 
-Exact everywhere for every mode and padding mode, ``align_corners=True`` included: nothing is
+In CPU inference it runs the batch in two halves, each written straight into the output
+(:func:`tconv.plan.in_halves`). Exact everywhere for every mode and padding mode, ``align_corners=True`` included: nothing is
 composed, only reordered.
 """
 
@@ -24,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..algorithms.base import Algorithm
+from ..plan import in_halves
 from .plan import FusedAxis, FusedPlan, unsure_nearest
 
 
@@ -41,15 +43,23 @@ class Separable(Algorithm):
 
     def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
         height, width = plan.axes
-        x = torch.matmul(input, _signal_matrix(width, *width.rows(0, width.output), input.dtype, input.device).T)
+        across = _signal_matrix(width, *width.rows(0, width.output), input.dtype, input.device).T
         rows = weight.transpose(1, 2).flatten(0, 1).unsqueeze(2)  # (Cout * kH, Cin / g, 1, kW)
-        z = F.conv2d(x, rows, None, 1, 0, (1, width.dilation), plan.groups)
-        z = z.unflatten(1, (plan.out_channels, height.kernel)).flatten(2, 3)  # (N, Cout, kH * H, W_out)
-        taps = [_signal_matrix(height, kh * height.dilation - height.pad_begin, kh * height.dilation - height.pad_begin + height.output, z.dtype, z.device) for kh in range(height.kernel)]
-        out = torch.matmul(torch.cat(taps, 1), z)
-        if bias is not None:
-            out = out.add_(bias.view(-1, 1, 1))
-        return out.contiguous(memory_format=plan.memory_format)
+        starts = [kh * height.dilation - height.pad_begin for kh in range(height.kernel)]
+        taps = torch.cat([_signal_matrix(height, start, start + height.output, input.dtype, input.device) for start in starts], 1)
+
+        def finish(part: torch.Tensor, out: Optional[torch.Tensor] = None) -> torch.Tensor:
+            z = F.conv2d(torch.matmul(part, across), rows, None, 1, 0, (1, width.dilation), plan.groups)
+            z = z.unflatten(1, (plan.out_channels, height.kernel)).flatten(2, 3)  # (n, Cout, kH * H, W_out)
+            y = torch.matmul(taps, z, out=out)
+            return y if bias is None else y.add_(bias.view(-1, 1, 1))
+
+        if not in_halves(plan):
+            return finish(input).contiguous(memory_format=plan.memory_format)
+        out = input.new_empty(plan.output_shape)
+        for part, target in zip(input.chunk(2), out.chunk(2)):
+            finish(part, target)
+        return out
 
 
 @functools.lru_cache(maxsize=256)
