@@ -133,15 +133,27 @@ def _signal(plan: FusedPlan, input: torch.Tensor, strip_axis: int, first: int, c
     signal = input
     for a in sorted(range(plan.ndim), key=lambda a: a != strip_axis):  # shrink first
         axis = plan.axes[a]
-        signal = _gather(signal, 2 + a, *axis.sources(*axis.rows(*regions[a])))
+        index, scale = _gather_tables(axis, *axis.rows(*regions[a]), signal.dtype, signal.device)
+        signal = _gather(signal, 2 + a, index, scale)
     return signal
 
 
-def _gather(x: torch.Tensor, dim: int, indices: tuple[tuple[int, ...], ...], weights: tuple[tuple[float, ...], ...]) -> torch.Tensor:
-    """Along ``dim``: per row, the weighted sum of the input rows ``indices`` (see :meth:`FusedAxis.sources`)."""
-    index = torch.tensor(indices, device=x.device)
-    picked = x.index_select(dim, index.flatten()).unflatten(dim, index.shape)
+@functools.lru_cache(maxsize=1024)
+def _gather_tables(
+    axis: FusedAxis, start: int, stop: int, dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """:meth:`FusedAxis.sources` of padded-signal samples ``[start, stop)`` as tensors: the input
+    rows ``(samples, taps)`` and their weights (None when every sample is one row, weight 1)."""
+    indices, weights = axis.sources(start, stop)
+    index = torch.tensor(indices, device=device)
     if all(w == (1.0,) for w in weights):
+        return index, None
+    return index, torch.tensor(weights, dtype=dtype, device=device)
+
+
+def _gather(x: torch.Tensor, dim: int, index: torch.Tensor, scale: Optional[torch.Tensor]) -> torch.Tensor:
+    """Along ``dim``: per sample, the sum of the input rows ``index`` weighted by ``scale``."""
+    picked = x.index_select(dim, index.flatten()).unflatten(dim, index.shape)
+    if scale is None:
         return picked.squeeze(dim + 1)
-    scale = torch.tensor(weights, dtype=x.dtype, device=x.device).view(*index.shape, *(1,) * (x.dim() - dim - 1))
-    return (picked * scale).sum(dim + 1)
+    return (picked * scale.view(*index.shape, *(1,) * (x.dim() - dim - 1))).sum(dim + 1)

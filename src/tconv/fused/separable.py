@@ -45,8 +45,7 @@ class Separable(Algorithm):
         height, width = plan.axes
         across = _signal_matrix(width, *width.rows(0, width.output), input.dtype, input.device).T
         rows = weight.transpose(1, 2).flatten(0, 1).unsqueeze(2)  # (Cout * kH, Cin / g, 1, kW)
-        starts = [kh * height.dilation - height.pad_begin for kh in range(height.kernel)]
-        taps = torch.cat([_signal_matrix(height, start, start + height.output, input.dtype, input.device) for start in starts], 1)
+        taps = _height_matrix(height, input.dtype, input.device)
 
         def finish(part: torch.Tensor, out: Optional[torch.Tensor] = None) -> torch.Tensor:
             z = F.conv2d(torch.matmul(part, across), rows, None, 1, 0, (1, width.dilation), plan.groups)
@@ -60,6 +59,14 @@ class Separable(Algorithm):
         for part, target in zip(input.chunk(2), out.chunk(2)):
             finish(part, target)
         return out
+
+
+@functools.lru_cache(maxsize=256)
+def _height_matrix(axis: FusedAxis, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``(output, kernel * size)``: each output row as a combination of the rows ``(kh, i)`` of
+    the width-convolved input, for every tap ``kh``."""
+    starts = [kh * axis.dilation - axis.pad_begin for kh in range(axis.kernel)]
+    return torch.cat([_signal_matrix(axis, start, start + axis.output, dtype, device) for start in starts], 1)
 
 
 @functools.lru_cache(maxsize=256)
