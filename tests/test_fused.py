@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 import tconv
-from tconv.fused.testing import PADDING_MODES, TORCH_REFUSES, Config, naive, per_axis, random_config, torch_accepts
+from tconv.fused.testing import PADDING_MODES, TORCH_REFUSES, Config, naive, each_axis, random_config, torch_accepts
 
 # torch's own note on padding="same" with even kernels, raised by the naive composition
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
@@ -119,15 +119,15 @@ def test_random_configs_cover_the_space():
         assert seen(lambda c: "dw" if c.kwargs["groups"] == c.input_shape[1] > 1 else c.kwargs["groups"]) >= {1, 2, "dw"}
         assert seen(lambda c: c.bias) == {True, False}
         assert {1, 2} <= seen(lambda c: min(c.input_shape[2:])) and seen(lambda c: max(c.input_shape[2:]) % 2) == {0, 1}
-        assert seen(lambda c: max(per_axis(c.kwargs["dilation"], c.ndim))) >= {1, 2, 3}
+        assert seen(lambda c: max(each_axis(c.kwargs["dilation"], c.ndim))) >= {1, 2, 3}
     ups = [cfg for cfg in accepted if cfg.op == "upsample_conv"]
     assert {(c.kwargs["mode"].replace("bi", "").replace("tri", ""), c.kwargs["align_corners"]) for c in ups} == {
         ("nearest", None), ("nearest-exact", None), ("linear", None), ("linear", False), ("linear", True)}  # fmt: skip
-    assert {s for c in ups for s in per_axis(c.kwargs["scale_factor"], c.ndim)} >= {1, 2, 3, 4}
+    assert {s for c in ups for s in each_axis(c.kwargs["scale_factor"], c.ndim)} >= {1, 2, 3, 4}
     assert any(isinstance(c.kwargs["scale_factor"], tuple) and len(set(c.kwargs["scale_factor"])) > 1 for c in ups)
     pools = [cfg for cfg in accepted if cfg.op == "conv_pool"]
-    assert {s for c in pools for s in per_axis(c.kwargs["stride"], c.ndim)} == {1, 2, 3}
-    assert {p for c in pools for p in per_axis(c.kwargs["pool_size"], c.ndim)} == {1, 2, 3}
+    assert {s for c in pools for s in each_axis(c.kwargs["stride"], c.ndim)} == {1, 2, 3}
+    assert {p for c in pools for p in each_axis(c.kwargs["pool_size"], c.ndim)} == {1, 2, 3}
 
 
 # --------------------------------------------------------------------------------------------

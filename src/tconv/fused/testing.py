@@ -31,7 +31,7 @@ TORCH_REFUSES = (RuntimeError, ValueError, NotImplementedError)
 # --------------------------------------------------------------------------------------------
 
 
-def per_axis(value, ndim: int) -> tuple:
+def each_axis(value, ndim: int) -> tuple:
     """``value`` as one entry per spatial axis (a sequence as is, a scalar repeated)."""
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * ndim
 
@@ -41,15 +41,15 @@ def naive_conv(x, w, b, stride, padding, dilation, groups, padding_mode):
     ndim = w.dim() - 2
     if padding_mode == "zeros":
         return CONV[ndim](x, w, b, stride, padding, dilation, groups)
-    if padding == "same" and any(s != 1 for s in per_axis(stride, ndim)):
+    if padding == "same" and any(s != 1 for s in each_axis(stride, ndim)):
         raise ValueError("padding='same' is not supported for strided convolutions")  # as nn.ConvNd
     if padding == "valid":
         pads = [(0, 0)] * ndim
     elif padding == "same":
-        totals = [d * (k - 1) for d, k in zip(per_axis(dilation, ndim), w.shape[2:])]
+        totals = [d * (k - 1) for d, k in zip(each_axis(dilation, ndim), w.shape[2:])]
         pads = [(t // 2, t - t // 2) for t in totals]
     else:
-        pads = [(p, p) for p in per_axis(padding, ndim)]
+        pads = [(p, p) for p in each_axis(padding, ndim)]
     reversed_padding_repeated_twice = [v for begin_end in reversed(pads) for v in begin_end]
     return CONV[ndim](F.pad(x, reversed_padding_repeated_twice, mode=padding_mode), w, b, stride, 0, dilation, groups)
 
@@ -156,7 +156,7 @@ def random_config(rng: random.Random, op: str, ndim: int) -> Config:
         kw["pool_size"] = _pick_per_axis(rng, ndim, lambda: rng.randint(1, 3))
         # mostly large enough for at least one pooled output (odd and even), sometimes anything small
         size = []
-        for k, d, s, p in zip(kernel, *(per_axis(kw[key], ndim) for key in ("dilation", "stride", "pool_size"))):
+        for k, d, s, p in zip(kernel, *(each_axis(kw[key], ndim) for key in ("dilation", "stride", "pool_size"))):
             needed = d * (k - 1) + 1 + s * (p - 1)
             largest = {1: 14, 2: 10, 3: 7}[ndim]
             size.append(rng.randint(1, 4) if rng.random() < 0.15 else min(largest, max(1, needed + rng.randint(-1, 3))))
