@@ -1,3 +1,24 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+import tconv  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_compiling():
+    """``auto`` would compile a kernel for every random custom convolution (seconds each); tests
+    that want the ``compiled`` algorithm force it or use the ``compiling`` fixture."""
+    tconv.set_compile(False)
+    yield
+    tconv.set_compile(True)
+
+
+@pytest.fixture
+def compiling():
+    """``auto`` may pick the ``compiled`` custom-convolution kernels within this test."""
+    tconv.set_compile(True)
+    yield
+    tconv.set_compile(False)

@@ -19,6 +19,9 @@ One path for data::
   preference (or, with :func:`set_autotune`, the one measured fastest), a name forces one, and
   when none fits the error lists every reason; :func:`explain` tells which runs and why.
   ``reference`` is the float64 definition.
+* :mod:`tconv.fused` (upsampling + conv, conv + average pooling) and :mod:`tconv.custom`
+  (convolutions with your own combine and reduce) follow the same path with their own plans
+  and dispatchers.
 * :mod:`tconv.nn` holds thin modules over the functions; :mod:`tconv.layouts` converts weights
   between frameworks; :mod:`tconv.keras` imports Keras layers without TensorFlow.
 """
@@ -26,6 +29,8 @@ One path for data::
 from . import algorithms, nn
 from .algorithms import NoAlgorithmError
 from .algorithms.autotune import set_autotune
+from .custom.compiled import set_compile
+from .custom.functional import custom_conv1d, custom_conv2d, custom_conv3d, explain_custom
 from .functional import conv_transpose1d, conv_transpose2d, conv_transpose3d, explain
 from .fused.functional import (
     conv_pool1d,
@@ -52,11 +57,16 @@ __all__ = [
     "conv_transpose2d",
     "conv_transpose3d",
     "convert_weight",
+    "custom_conv1d",
+    "custom_conv2d",
+    "custom_conv3d",
     "explain",
+    "explain_custom",
     "explain_fused",
     "from_keras",
     "nn",
     "set_autotune",
+    "set_compile",
     "upsample_conv1d",
     "upsample_conv2d",
     "upsample_conv3d",

@@ -1,8 +1,8 @@
-"""Modules: thin ``nn.Module`` wrappers over :mod:`tconv.functional` and :mod:`tconv.fused`.
+"""Modules: thin ``nn.Module`` wrappers over :mod:`tconv.functional`, :mod:`tconv.fused` and :mod:`tconv.custom`.
 
 ``ConvTranspose{1,2,3}d`` take the arguments of PyTorch's modules and hold parameters of the same
 names, shapes and initialisation, so a PyTorch module's ``state_dict`` loads unchanged.
-``UpsampleConv{1,2,3}d`` and ``ConvPool{1,2,3}d`` hold those of ``nn.Conv{1,2,3}d`` the same way;
+``UpsampleConv{1,2,3}d``, ``ConvPool{1,2,3}d`` and ``CustomConv{1,2,3}d`` hold those of ``nn.Conv{1,2,3}d`` the same way;
 they are not subclasses of it, so tools that fold or fuse plain convolutions leave them alone.
 """
 
@@ -15,11 +15,13 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
+from .custom.functional import custom_conv
+from .custom.plan import COMBINES, REDUCES, check_function, check_max_memory
 from .functional import conv_transpose
 from .fused.functional import conv_pool, upsample_conv
-from .fused.plan import PADDING_MODES, check_mode, conv_padding, parse_scale_factor
+from .fused.plan import check_mode, parse_scale_factor
 from .geometry import parse_padding
-from .plan import per_axis
+from .plan import check_padding_mode, conv_padding, per_axis
 
 
 class _ConvTransposeNd(nn.Module):
@@ -136,9 +138,9 @@ TORCH_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 TORCH_AVG_POOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
 
 
-class _FusedConvNd(nn.Module):
+class _ConvLikeNd(nn.Module):
     """A convolution's arguments and parameters, held as ``nn.ConvNd`` holds them (names, shapes,
-    initialisation and its order of random draws), for the fused modules below."""
+    initialisation and its order of random draws), for the fused and custom modules below."""
 
     ndim: int
 
@@ -159,8 +161,7 @@ class _FusedConvNd(nn.Module):
     ) -> None:
         super().__init__()
         _check_channels(in_channels, out_channels, groups)
-        if padding_mode not in PADDING_MODES:
-            raise ValueError(f"padding_mode: expected one of {', '.join(map(repr, PADDING_MODES))}; got {padding_mode!r}")
+        check_padding_mode(padding_mode)
         if not isinstance(algorithm, str):
             raise TypeError(f"algorithm: expected a string; got {algorithm!r}")
         self.in_channels = in_channels
@@ -180,7 +181,7 @@ class _FusedConvNd(nn.Module):
         _init_like_torch(self.weight, self.bias)
 
     @classmethod
-    def _sharing(cls, conv: nn.Module, **arguments: object) -> "_FusedConvNd":
+    def _sharing(cls, conv: nn.Module, **arguments: object) -> "_ConvLikeNd":
         """A module with the arguments of ``conv`` and ``arguments`` (the constructor checks them),
         sharing the parameters of ``conv``."""
         module = cls(
@@ -213,7 +214,7 @@ class _FusedConvNd(nn.Module):
         return text
 
 
-class _UpsampleConvNd(_FusedConvNd):
+class _UpsampleConvNd(_ConvLikeNd):
     def __init__(
         self,
         in_channels: int,
@@ -295,7 +296,7 @@ class _UpsampleConvNd(_FusedConvNd):
         return text
 
 
-class _ConvPoolNd(_FusedConvNd):
+class _ConvPoolNd(_ConvLikeNd):
     def __init__(
         self,
         in_channels: int,
@@ -372,6 +373,68 @@ class _ConvPoolNd(_FusedConvNd):
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         text += self._conv_repr() + f", pool_size={self.pool_size}"
+        if self.algorithm != "auto":
+            text += f", algorithm={self.algorithm!r}"
+        return text
+
+
+class _CustomConvNd(_ConvLikeNd):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: object,
+        stride: object = 1,
+        padding: object = 0,
+        dilation: object = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: object = None,
+        dtype: Optional[torch.dtype] = None,
+        *,
+        combine: object = None,
+        reduce: object = "sum",
+        max_memory: Optional[int] = None,
+        algorithm: str = "auto",
+    ) -> None:
+        stride = per_axis(stride, self.ndim, "stride", minimum=1)
+        check_function(combine, "combine", COMBINES, default="mul")
+        check_function(reduce, "reduce", REDUCES, default="sum")
+        check_max_memory(max_memory)
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype, algorithm
+        )
+        self.stride = stride
+        self.combine = combine
+        self.reduce = reduce
+        self.max_memory = max_memory
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        """See :func:`tconv.custom_conv2d`."""
+        return custom_conv(
+            self.ndim,
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            combine=self.combine,
+            reduce=self.reduce,
+            padding_mode=self.padding_mode,
+            max_memory=self.max_memory,
+            algorithm=self.algorithm,
+        )
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}" + self._conv_repr()
+        for name in ("combine", "reduce"):
+            value = getattr(self, name)
+            text += f", {name}={getattr(value, '__name__', value)!r}" if callable(value) else f", {name}={value!r}"
+        if self.max_memory is not None:
+            text += f", max_memory={self.max_memory}"
         if self.algorithm != "auto":
             text += f", algorithm={self.algorithm!r}"
         return text
@@ -464,8 +527,30 @@ class ConvPool3d(_ConvPoolNd):
     ndim = 3
 
 
+class CustomConv1d(_CustomConvNd):
+    """A 1-d convolution with your own ``combine`` and ``reduce``, with ``nn.Conv1d``'s arguments
+    and parameters. See :func:`tconv.custom_conv1d`."""
+
+    ndim = 1
+
+
+class CustomConv2d(_CustomConvNd):
+    """A 2-d convolution with your own ``combine`` and ``reduce``, with ``nn.Conv2d``'s arguments
+    and parameters. See :func:`tconv.custom_conv2d`."""
+
+    ndim = 2
+
+
+class CustomConv3d(_CustomConvNd):
+    """A 3-d convolution with your own ``combine`` and ``reduce``, with ``nn.Conv3d``'s arguments
+    and parameters. See :func:`tconv.custom_conv3d`."""
+
+    ndim = 3
+
+
 UPSAMPLE_CONV = {1: UpsampleConv1d, 2: UpsampleConv2d, 3: UpsampleConv3d}
 CONV_POOL = {1: ConvPool1d, 2: ConvPool2d, 3: ConvPool3d}
+CUSTOM_CONV = {1: CustomConv1d, 2: CustomConv2d, 3: CustomConv3d}
 
 __all__ = [
     "ConvPool1d",
@@ -474,6 +559,9 @@ __all__ = [
     "ConvTranspose1d",
     "ConvTranspose2d",
     "ConvTranspose3d",
+    "CustomConv1d",
+    "CustomConv2d",
+    "CustomConv3d",
     "UpsampleConv1d",
     "UpsampleConv2d",
     "UpsampleConv3d",

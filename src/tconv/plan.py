@@ -18,6 +18,8 @@ from .geometry import AxisWindow, Polyphase, axis_window, parse_padding, polypha
 
 #: The channels-last memory format of each number of spatial axes that has one.
 CHANNELS_LAST = {2: torch.channels_last, 3: torch.channels_last_3d}
+#: The padding modes of ``nn.ConvNd``.
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,3 +226,56 @@ def _output_size(output_size: object, ndim: int, batch: int, channels: int) -> t
     if len(sizes) != ndim:
         raise ValueError(f"output_size: expected {ndim} spatial sizes (or {ndim + 2} with N and C); got {output_size!r}")
     return per_axis(tuple(sizes), ndim, "output_size", minimum=1)
+
+
+# --- forward convolutions (the fused and custom ops take nn.ConvNd's arguments) ---
+
+
+def conv_channels(input_shape, weight_shape, groups, tensors) -> tuple[int, tuple[int, int, int]]:
+    """Check the shapes of a convolution (weight ``(Cout, Cin // groups, *kernel)``, 1 to 3 spatial
+    axes) and its bias: ``(ndim, (in_channels, out_channels, groups))``."""
+    ndim = len(weight_shape) - 2
+    if ndim not in (1, 2, 3):
+        raise ValueError(f"weight: expected (out_channels, in_channels // groups, *kernel_size) with 1 to 3 spatial axes; got shape {tuple(weight_shape)}")
+    if len(input_shape) != ndim + 2:
+        raise ValueError(f"input: expected {ndim + 2} dimensions (N, C, *spatial) for a {ndim}-d weight; got shape {tuple(input_shape)}")
+    if not isinstance(groups, Integral) or isinstance(groups, bool):
+        raise TypeError(f"groups: expected an int; got {groups!r}")
+    if groups < 1:
+        raise ValueError(f"groups: must be >= 1; got {groups}")
+    groups = int(groups)
+    in_channels, out_channels = int(input_shape[1]), int(weight_shape[0])
+    if min(weight_shape) < 1:
+        raise ValueError(f"weight: every dimension must be >= 1; got shape {tuple(weight_shape)}")
+    if min(input_shape[2:]) < 1:
+        raise ValueError(f"input: every spatial size must be >= 1; got shape {tuple(input_shape)}")
+    if in_channels != int(weight_shape[1]) * groups:
+        raise ValueError(
+            f"input: has {in_channels} channels but the weight expects weight.shape[1] * groups = {int(weight_shape[1]) * groups}"
+        )
+    if out_channels % groups:
+        raise ValueError(f"groups: out_channels (weight.shape[0] = {out_channels}) must be divisible by groups ({groups})")
+    if tensors.get("has_bias") and tuple(tensors.get("bias_shape") or ()) != (out_channels,):
+        raise ValueError(f"bias: expected shape ({out_channels},) (out_channels); got {tuple(tensors.get('bias_shape') or ())}")
+    return ndim, (in_channels, out_channels, groups)
+
+
+def check_padding_mode(padding_mode: object) -> str:
+    """``padding_mode`` as ``nn.ConvNd`` takes it."""
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode: expected one of {', '.join(map(repr, PADDING_MODES))}; got {padding_mode!r}")
+    return str(padding_mode)
+
+
+def conv_padding(padding, ndim, kernel, dilation, *, strided) -> tuple[tuple[int, int], ...]:
+    """``(begin, end)`` per axis, as ``nn.ConvNd`` pads (``"same"``: the odd sample at the end)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * ndim
+        if padding != "same":
+            raise ValueError(f"padding: unknown padding {padding!r}; legal values are 'same', 'valid', an int or one int per axis")
+        if strided:
+            raise ValueError("padding: 'same' is not supported for strided convolutions (as in PyTorch); give the padding as ints")
+        totals = [(k - 1) * d for k, d in zip(kernel, dilation)]
+        return tuple((total // 2, total - total // 2) for total in totals)
+    return tuple((p, p) for p in per_axis(padding, ndim, "padding", minimum=0))

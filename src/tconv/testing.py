@@ -194,3 +194,15 @@ def error_against_reference(
         ref_grads = torch.autograd.grad(ref, [t for t in wide if t is not None], cotangent)
         errors += [relative_error(g, r) for g, r in zip(grads, ref_grads)]
     return max(errors)
+
+
+def random_tensors(input_shape, weight_shape, bias: bool, dtype=torch.float64, *, seed=0, requires_grad=False):
+    """Random ``(input, weight, bias)`` of a convolution (standard normal in float64, then cast to
+    ``dtype``); ``bias`` has ``weight_shape[0]`` entries, or is None."""
+    g = torch.Generator().manual_seed(seed)
+    draw = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype)  # noqa: E731
+    tensors = (draw(*input_shape), draw(*weight_shape), draw(weight_shape[0]) if bias else None)
+    for t in tensors:
+        if t is not None:
+            t.requires_grad_(requires_grad)
+    return tensors

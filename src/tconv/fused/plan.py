@@ -28,9 +28,8 @@ from typing import Optional, Sequence
 import torch
 
 from ..geometry import AxisWindow
-from ..plan import ConvTransposePlan, TensorFacts, per_axis
+from ..plan import PADDING_MODES, ConvTransposePlan, TensorFacts, check_padding_mode, conv_channels, conv_padding, per_axis
 
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 LINEAR_MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
 NEAREST_MODES = ("nearest", "nearest-exact")  # the same sampling for integer scale factors
 
@@ -317,7 +316,7 @@ def plan_upsample_conv(
     """Check an ``upsample_convNd`` call (batched shapes) and plan it; see
     :func:`tconv.upsample_conv2d` for the arguments. ``tensors``: ``has_bias``, ``bias_shape``,
     ``dtype``, ``device_type``, ``channels_last``, ``requires_grad``."""
-    ndim, channels = _channels(input_shape, weight_shape, groups, tensors)
+    ndim, channels = conv_channels(input_shape, weight_shape, groups, tensors)
     check_mode(mode, align_corners, ndim)
     scales = parse_scale_factor(scale_factor, ndim)
     dilation = per_axis(dilation, ndim, "dilation", minimum=1)
@@ -331,7 +330,7 @@ def plan_upsample_conv(
             dilation=d,
             pad_begin=pb,
             pad_end=pe,
-            padding_mode=_padding_mode(padding_mode),
+            padding_mode=check_padding_mode(padding_mode),
             upsampling=True,
             scale=s,
             interpolation=mode if mode in NEAREST_MODES else "linear",
@@ -368,14 +367,14 @@ def plan_conv_pool(
     **tensors: object,
 ) -> FusedPlan:
     """Check a ``conv_poolNd`` call (batched shapes) and plan it; see :func:`tconv.conv_pool2d`."""
-    ndim, channels = _channels(input_shape, weight_shape, groups, tensors)
+    ndim, channels = conv_channels(input_shape, weight_shape, groups, tensors)
     stride = per_axis(stride, ndim, "stride", minimum=1)
     dilation = per_axis(dilation, ndim, "dilation", minimum=1)
     pools = per_axis(pool_size, ndim, "pool_size", minimum=1)
     kernel = tuple(int(k) for k in weight_shape[2:])
     pads = conv_padding(padding, ndim, kernel, dilation, strided=any(s > 1 for s in stride))
     axes = tuple(
-        FusedAxis(size=int(n), kernel=k, dilation=d, pad_begin=pb, pad_end=pe, padding_mode=_padding_mode(padding_mode), stride=s, pool=p)
+        FusedAxis(size=int(n), kernel=k, dilation=d, pad_begin=pb, pad_end=pe, padding_mode=check_padding_mode(padding_mode), stride=s, pool=p)
         for n, k, d, (pb, pe), s, p in zip(input_shape[2:], kernel, dilation, pads, stride, pools)
     )
     _check_axes(axes, tuple(int(n) for n in input_shape[2:]), "the input")
@@ -385,33 +384,6 @@ def plan_conv_pool(
                 f"pool_size: {axis.pool} on spatial axis {axis_index} is larger than the convolution's output there ({axis.conv_length})"
             )
     return FusedPlan("conv_pool", int(input_shape[0]), *channels, axes=axes, **_tensor_facts(tensors))
-
-
-def _channels(input_shape, weight_shape, groups, tensors) -> tuple[int, tuple[int, int, int]]:
-    ndim = len(weight_shape) - 2
-    if ndim not in (1, 2, 3):
-        raise ValueError(f"weight: expected (out_channels, in_channels // groups, *kernel_size) with 1 to 3 spatial axes; got shape {tuple(weight_shape)}")
-    if len(input_shape) != ndim + 2:
-        raise ValueError(f"input: expected {ndim + 2} dimensions (N, C, *spatial) for a {ndim}-d weight; got shape {tuple(input_shape)}")
-    if not isinstance(groups, Integral) or isinstance(groups, bool):
-        raise TypeError(f"groups: expected an int; got {groups!r}")
-    if groups < 1:
-        raise ValueError(f"groups: must be >= 1; got {groups}")
-    groups = int(groups)
-    in_channels, out_channels = int(input_shape[1]), int(weight_shape[0])
-    if min(weight_shape) < 1:
-        raise ValueError(f"weight: every dimension must be >= 1; got shape {tuple(weight_shape)}")
-    if min(input_shape[2:]) < 1:
-        raise ValueError(f"input: every spatial size must be >= 1; got shape {tuple(input_shape)}")
-    if in_channels != int(weight_shape[1]) * groups:
-        raise ValueError(
-            f"input: has {in_channels} channels but the weight expects weight.shape[1] * groups = {int(weight_shape[1]) * groups}"
-        )
-    if out_channels % groups:
-        raise ValueError(f"groups: out_channels (weight.shape[0] = {out_channels}) must be divisible by groups ({groups})")
-    if tensors.get("has_bias") and tuple(tensors.get("bias_shape") or ()) != (out_channels,):
-        raise ValueError(f"bias: expected shape ({out_channels},) (out_channels); got {tuple(tensors.get('bias_shape') or ())}")
-    return ndim, (in_channels, out_channels, groups)
 
 
 def _tensor_facts(tensors: dict) -> dict:
@@ -432,26 +404,6 @@ def parse_scale_factor(scale_factor: object, ndim: int) -> tuple[int, ...]:
             raise ValueError(f"scale_factor: tconv fuses integer scale factors >= 1 only; got {scale_factor!r}")
         scales.append(int(value))
     return tuple(scales)
-
-
-def conv_padding(padding, ndim, kernel, dilation, *, strided) -> tuple[tuple[int, int], ...]:
-    """``(begin, end)`` per axis, as ``nn.ConvNd`` pads (``"same"``: the odd sample at the end)."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0),) * ndim
-        if padding != "same":
-            raise ValueError(f"padding: unknown padding {padding!r}; legal values are 'same', 'valid', an int or one int per axis")
-        if strided:
-            raise ValueError("padding: 'same' is not supported for strided convolutions (as in PyTorch); give the padding as ints")
-        totals = [(k - 1) * d for k, d in zip(kernel, dilation)]
-        return tuple((total // 2, total - total // 2) for total in totals)
-    return tuple((p, p) for p in per_axis(padding, ndim, "padding", minimum=0))
-
-
-def _padding_mode(padding_mode: object) -> str:
-    if padding_mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode: expected one of {', '.join(map(repr, PADDING_MODES))}; got {padding_mode!r}")
-    return str(padding_mode)
 
 
 def _check_axes(axes: tuple[FusedAxis, ...], signals: tuple[int, ...], what: str) -> None:
@@ -477,10 +429,8 @@ __all__ = [
     "FusedPlan",
     "LINEAR_MODES",
     "NEAREST_MODES",
-    "PADDING_MODES",
     "check_mode",
     "unsure_nearest",
-    "conv_padding",
     "parse_scale_factor",
     "plan_conv_pool",
     "plan_upsample_conv",

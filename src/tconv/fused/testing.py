@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from ..testing import error_against_reference
+from ..plan import PADDING_MODES
+from ..testing import error_against_reference, random_tensors
 from .functional import explain_fused, fused
 from .naive import AVG_POOL, CONV
 from .plan import LINEAR_MODES as LINEAR
-from .plan import PADDING_MODES
 
 OPS = ("upsample_conv", "conv_pool")
 #: What torch's composition raises when it refuses a configuration.
@@ -91,15 +91,8 @@ class Config:
     kwargs: dict = field(default_factory=dict, hash=False)
 
     def tensors(self, dtype=torch.float64, *, seed=0, requires_grad=False):
-        """Random ``(input, weight, bias)`` (standard normal in float64, then cast to ``dtype``)."""
-        g = torch.Generator().manual_seed(seed)
-        draw = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype)  # noqa: E731
-        x, w = draw(*self.input_shape), draw(*self.weight_shape)
-        b = draw(self.weight_shape[0]) if self.bias else None
-        for t in (x, w, b):
-            if t is not None:
-                t.requires_grad_(requires_grad)
-        return x, w, b
+        """Random ``(input, weight, bias)`` (:func:`tconv.testing.random_tensors`)."""
+        return random_tensors(self.input_shape, self.weight_shape, self.bias, dtype, seed=seed, requires_grad=requires_grad)
 
     def __str__(self):
         options = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())

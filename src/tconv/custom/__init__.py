@@ -1,0 +1,46 @@
+"""Custom convolutions: your own ``combine`` and ``reduce`` inside the kernel, at native speed.
+
+Design
+------
+``out[n, o, p] = reduce over (c, tap) of combine(x_patch[n, c, p, tap], weight[o, c, tap]) + bias[o]``.
+The usual recipe (``unfold``, expand over the output channels, combine, reduce) builds a tensor of
+``N * Cout * positions * Cin/groups * taps`` elements. tconv takes the same path for data as the
+rest of the package::
+
+    custom_convNd  ->  CustomPlan (plan.py: pure Python)  ->  algorithm  ->  result
+    (functional.py)    arguments, chunks within max_memory    (conv.py, chunked.py, compiled.py, unfold.py)
+
+* :mod:`.presets` defines the preset functions and their hand-written derivatives.
+* :mod:`.kernel` is the patch kernel every non-linear algorithm shares: the padded input stored
+  channels-last, its windows as a strided view (no copy), combine and reduce per chunk, and a
+  backward that recomputes each chunk instead of storing the expanded tensor.
+* ``conv``: the presets that stay linear (``mul``/``add``/``sub`` with ``sum``/``mean``) are
+  ordinary convolutions; ``mul`` with ``sum`` *is* ``F.convNd``.
+* ``compiled``: the kernel compiled by ``torch.compile`` into fused loops (seconds to compile
+  per problem, then the fastest; :func:`.compiled.set_compile` turns it off).
+* ``chunked``: the kernel in eager PyTorch, chunk by chunk; runs everything.
+* ``unfold`` (the recipe) and ``reference`` (it in float64, the definition) run only when forced.
+* :data:`CUSTOM` is the dispatcher (see :mod:`tconv.dispatch`); :mod:`.testing` holds the random
+  problems the tests and ``tconv check`` share.
+"""
+
+from __future__ import annotations
+
+from ..dispatch import Dispatcher
+from .chunked import Chunked
+from .compiled import Compiled
+from .conv import Conv
+from .plan import CustomPlan
+from .unfold import Reference, Unfold
+
+
+def preference(plan: CustomPlan) -> tuple[str, ...]:
+    """Linear presets: ``conv``; the rest: ``compiled``, else ``chunked`` (``tconv bench --suite
+    custom``, BENCHMARKS.md)."""
+    return ("conv", "compiled", "chunked") if plan.linear else ("compiled", "chunked")
+
+
+CUSTOM = Dispatcher((Conv(), Compiled(), Chunked(), Unfold(), Reference()), preference)
+ALGORITHMS = CUSTOM.algorithms
+
+__all__ = ["ALGORITHMS", "CUSTOM"]

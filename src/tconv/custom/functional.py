@@ -1,0 +1,119 @@
+"""The public custom convolutions: check the tensors, plan, pick an algorithm, run it."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from ..dispatch import Choice
+from ..functional import cached_plan, check_tensors, tensor_facts
+from . import CUSTOM
+from .plan import CustomPlan, plan_custom_conv
+
+_WEIGHT = "(out_channels, in_channels // groups, *kernel_size)"
+
+
+def _prepare(ndim: int, input, weight, bias, arguments: dict) -> tuple[CustomPlan, torch.Tensor, bool]:
+    """Check the tensors and plan the call: ``(plan, batched input, whether it was unbatched)``."""
+    unbatched = check_tensors(input, weight, bias, ndim, weight_layout=_WEIGHT, complex=False)
+    batched = input.unsqueeze(0) if unbatched else input
+    facts = tensor_facts(batched, weight, bias)
+    plan = cached_plan(plan_custom_conv, ("custom_conv", tuple(batched.shape), tuple(weight.shape)), **arguments, **facts)
+    return plan, batched, unbatched
+
+
+def custom_conv(
+    ndim: int,
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    stride: object = 1,
+    padding: object = 0,
+    dilation: object = 1,
+    groups: int = 1,
+    *,
+    combine: object = None,
+    reduce: object = "sum",
+    padding_mode: str = "zeros",
+    max_memory: Optional[int] = None,
+    algorithm: str = "auto",
+) -> torch.Tensor:
+    """A custom convolution with ``ndim`` spatial axes; see :func:`custom_conv2d`."""
+    arguments = dict(
+        stride=stride, padding=padding, dilation=dilation, groups=groups, combine=combine, reduce=reduce,
+        padding_mode=padding_mode, max_memory=max_memory,
+    )
+    plan, batched, unbatched = _prepare(ndim, input, weight, bias, arguments)
+    out = CUSTOM.select(plan, algorithm).run(plan, batched, weight, bias)
+    return out.squeeze(0) if unbatched else out
+
+
+def explain_custom(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, *, algorithm: str = "auto", **arguments) -> Choice:
+    """Which algorithm :func:`custom_conv2d` (or 1d, 3d, by the weight) runs for these arguments
+    (its keyword arguments), and why the others don't."""
+    ndim = weight.dim() - 2 if isinstance(weight, torch.Tensor) else 0
+    plan, _, _ = _prepare(ndim, input, weight, bias, arguments)
+    return CUSTOM.decide(plan, algorithm)
+
+
+def custom_conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, combine=None, reduce="sum",
+                  padding_mode="zeros", max_memory=None, algorithm="auto") -> torch.Tensor:
+    """1-d :func:`custom_conv2d`: input ``(N, Cin, L)`` or ``(Cin, L)``, weight ``(Cout, Cin // groups, k)``."""
+    return custom_conv(1, input, weight, bias, stride, padding, dilation, groups, combine=combine, reduce=reduce,
+                       padding_mode=padding_mode, max_memory=max_memory, algorithm=algorithm)
+
+
+def custom_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, combine=None, reduce="sum",
+                  padding_mode="zeros", max_memory=None, algorithm="auto") -> torch.Tensor:
+    """A convolution with your own function of (sample, weight) and your own reduction.
+
+    ``out[n, o, p] = reduce over (c, tap) of combine(x_patch[n, c, p, tap], weight[o, c, tap]) + bias[o]``,
+    where ``x_patch`` are the windows ``F.unfold`` would take of the input padded in
+    ``padding_mode`` (padded samples take part), ``c`` runs over the ``Cin // groups`` channels of
+    ``o``'s group. ``combine=None`` with ``reduce="sum"`` is ``F.conv2d``. Nothing of size
+    ``N * Cout * positions * Cin/groups * taps`` is stored: the work runs in chunks whose
+    intermediates fit ``max_memory``, forward and backward (the backward recomputes them).
+
+    Args:
+        input: ``(N, Cin, H, W)`` or unbatched ``(Cin, H, W)``; any layout (channels_last kept).
+        weight: ``(Cout, Cin // groups, kH, kW)``, as in ``nn.Conv2d``.
+        bias: ``(Cout,)`` or None; added after the reduction.
+        stride, dilation, groups: as in ``F.conv2d``.
+        padding: an int, one int per axis, ``"same"`` (stride 1 only) or ``"valid"``.
+        combine: ``None``/``"mul"`` (x * w), ``"add"`` (x + w), ``"sub"`` (x - w),
+            ``"abs_diff"`` (|x - w|), ``"sq_diff"`` ((x - w)^2), or a callable ``f(x, w)`` of
+            broadcasting torch ops, elementwise: it gets two tensors that broadcast to the
+            combined shape (layout unspecified) and must return that shape.
+        reduce: ``"sum"``, ``"mean"``, ``"max"``, ``"min"``, ``"logsumexp"``, or a callable
+            ``f(t, dim)`` that removes dimension ``dim`` of ``t``, which holds a window's
+            (tap, channel) pairs, tap-major. ``max``/``min`` send the gradient to the first
+            winning pair in that order when several tie (a valid subgradient).
+        padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
+        max_memory: bytes the intermediates (the expanded tensor and its temporaries) may take;
+            None means 32 MiB. The input, output and gradients are not counted.
+        algorithm: ``"auto"``, ``"conv"``, ``"compiled"``, ``"chunked"``, ``"unfold"`` or
+            ``"reference"`` (float64); see :func:`explain_custom`.
+
+    Returns:
+        ``(N, Cout, Hout, Wout)``, sized as ``F.conv2d``'s output.
+
+    Raises:
+        ValueError: an argument the op cannot take (the message names it and the legal values),
+            a ``combine`` or ``reduce`` that changes shapes, a ``max_memory`` too small for one
+            output position, or a forced ``algorithm`` that cannot run the problem.
+        TypeError: a non-tensor, a non-floating dtype, operands of different dtypes, or a
+            ``combine``/``reduce`` that is neither a preset name nor callable.
+
+    Gradients: presets have hand-written derivatives; callables are differentiated by
+    ``torch.func.vjp`` of each recomputed chunk. Double backward is not supported.
+    """
+    return custom_conv(2, input, weight, bias, stride, padding, dilation, groups, combine=combine, reduce=reduce,
+                       padding_mode=padding_mode, max_memory=max_memory, algorithm=algorithm)
+
+
+def custom_conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, combine=None, reduce="sum",
+                  padding_mode="zeros", max_memory=None, algorithm="auto") -> torch.Tensor:
+    """3-d :func:`custom_conv2d`: input ``(N, Cin, D, H, W)`` or unbatched, weight ``(Cout, Cin // groups, kD, kH, kW)``."""
+    return custom_conv(3, input, weight, bias, stride, padding, dilation, groups, combine=combine, reduce=reduce,
+                       padding_mode=padding_mode, max_memory=max_memory, algorithm=algorithm)

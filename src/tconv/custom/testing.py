@@ -1,0 +1,124 @@
+"""Random custom convolutions and the float64 recipe they must equal.
+
+Used by ``tconv check`` and the test suite (``tests/test_custom.py``), so that both exercise the
+same space: 1-3 spatial axes, odd and even sizes, every padding kind and ``padding_mode``, stride,
+dilation, groups (depthwise included), bias, every preset pair and a few callables, and memory
+budgets that force several chunks. The definition is the ``reference`` algorithm: the
+unfold-expand recipe in float64.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import torch
+
+from ..plan import PADDING_MODES
+from ..testing import error_against_reference, random_tensors
+from .functional import custom_conv, explain_custom
+from .plan import COMBINES, REDUCES
+
+
+def maximum(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """A callable combine: the larger of sample and weight (a max-plus flavour)."""
+    return torch.maximum(x, w)
+
+
+def tanh_product(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """A callable combine: a nonlinearity on each product."""
+    return torch.tanh(x * w)
+
+
+def sum_of_squares(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """A callable reduce."""
+    return t.square().sum(dim)
+
+
+def soft_maximum(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """A callable reduce: a temperature-scaled logsumexp."""
+    return 0.5 * torch.logsumexp(2 * t, dim)
+
+
+COMBINE_CALLABLES = (maximum, tanh_product)
+REDUCE_CALLABLES = (sum_of_squares, soft_maximum)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One call: ``tconv.custom_conv<ndim>d(x, w, b, **kwargs)`` with random tensors of these shapes."""
+
+    ndim: int
+    input_shape: tuple
+    weight_shape: tuple
+    bias: bool
+    kwargs: dict = field(default_factory=dict, hash=False)
+
+    def tensors(self, dtype=torch.float64, *, seed=0, requires_grad=False):
+        """Random ``(input, weight, bias)`` (:func:`tconv.testing.random_tensors`)."""
+        return random_tensors(self.input_shape, self.weight_shape, self.bias, dtype, seed=seed, requires_grad=requires_grad)
+
+    def __str__(self):
+        named = lambda v: v.__name__ if callable(v) else repr(v)  # noqa: E731
+        options = ", ".join(f"{k}={named(v)}" for k, v in self.kwargs.items())
+        return f"tconv.custom_conv{self.ndim}d(x{list(self.input_shape)}, w{list(self.weight_shape)}, {'bias' if self.bias else 'None'}, {options})"
+
+
+def random_config(rng: random.Random, ndim: int) -> Config:
+    """A random legal call (shapes large enough for at least one output)."""
+    small = ndim == 3
+    kind = rng.choice(("plain", "plain", "two", "depthwise"))
+    if kind == "plain":
+        groups, cin, cout = 1, rng.randint(1, 4 if not small else 2), rng.randint(1, 4 if not small else 2)
+    elif kind == "two":
+        groups, cin, cout = 2, 2 * rng.randint(1, 2), 2 * rng.randint(1, 2)
+    else:
+        cin = rng.randint(1, 4 if not small else 3)
+        groups, cout = cin, cin * rng.randint(1, 2)
+    kernel = [rng.randint(1, 4 if not small else 3) for _ in range(ndim)]
+    stride = tuple(rng.choice((1, 1, 2, 3)) for _ in range(ndim))
+    dilation = tuple(rng.choice((1, 1, 2)) for _ in range(ndim))
+    padding_mode = rng.choice(PADDING_MODES)
+    padding = rng.choice(("valid", "same", rng.randint(0, 2), tuple(rng.randint(0, 2) for _ in range(ndim))))
+    if padding == "same":
+        stride = (1,) * ndim
+    largest = {1: 12, 2: 8, 3: 5}[ndim]
+    size = [max(d * (k - 1) + 1, 3, rng.randint(1, largest)) for k, d in zip(kernel, dilation)]  # reflect needs pad < size
+    kw = dict(
+        stride=stride if rng.random() < 0.7 else stride[0],
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        combine=rng.choice((*COMBINES, None, *COMBINE_CALLABLES)),
+        reduce=rng.choice((*REDUCES, *REDUCE_CALLABLES)),
+        padding_mode=padding_mode,
+    )
+    if rng.random() < 0.3:
+        kw["max_memory"] = rng.choice((2**12, 2**14, 2**16))  # several chunks: samples, rows or channels
+    config = Config(ndim, (rng.randint(1, 3), cin, *size), (cout, cin // groups, *kernel), rng.random() < 0.5, kw)
+    return config
+
+
+def random_configs(seed: int, count: int) -> list[Config]:
+    """``count`` random calls, 1-d and 2-d twice as often as the slower 3-d."""
+    rng = random.Random(seed)
+    return [random_config(rng, rng.choice((1, 1, 2, 2, 3))) for _ in range(count)]
+
+
+def compare_with_reference(cfg: Config, algorithm: str, dtype: torch.dtype = torch.float32, *, seed: int = 0) -> float:
+    """Largest relative error of ``algorithm`` against ``reference`` (float64) on the same rounded
+    values: the output and the gradients of input, weight and bias."""
+    tensors = cfg.tensors(dtype, seed=seed, requires_grad=True)
+
+    def run(x, w, b):
+        return custom_conv(cfg.ndim, x, w, b, **cfg.kwargs, algorithm=algorithm)
+
+    def reference(x, w, b):
+        return custom_conv(cfg.ndim, x, w, b, **cfg.kwargs, algorithm="reference")
+
+    return error_against_reference(run, reference, tensors, torch.float64, seed=seed, label=f"{algorithm} on {cfg}")
+
+
+def unable(cfg: Config, dtype: torch.dtype = torch.float32) -> dict[str, list[str]]:
+    """Each custom algorithm's reasons for not running ``cfg`` in ``dtype`` (empty: it can)."""
+    return explain_custom(*cfg.tensors(dtype, requires_grad=True), **cfg.kwargs).reasons
