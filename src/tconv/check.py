@@ -2,7 +2,9 @@
 
 The transposed-convolution algorithms run on :mod:`tconv.testing`'s random problems against the
 float64 reference; the fused resampling algorithms on :mod:`tconv.fused.testing`'s against the
-plain torch composition in float64.
+plain torch composition in float64; the custom-convolution algorithms on
+:mod:`tconv.custom.testing`'s against the unfold recipe in float64 (``compiled`` on every
+:data:`COMPILED_EVERY`-th problem: it compiles a kernel per problem).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from . import algorithms, fused
+from . import algorithms, custom, fused
+from .custom import testing as custom_testing
 from .fused.testing import Config, compare_with_composition, random_configs, torch_accepts, unable
 from .testing import TOLERANCE, Case, compare_with_reference, random_cases, supports
 
@@ -25,7 +28,10 @@ DTYPES = (torch.float32, torch.float64)
 TITLES = {
     "conv_transpose": "conv_transpose: forward and gradients against the float64 reference",
     "fused": "upsample_conv, conv_pool: forward and gradients against the float64 composition",
+    "custom": "custom_conv: forward and gradients against the float64 unfold recipe",
 }
+#: ``compiled`` compiles a kernel per problem (seconds): it checks every this many custom problems.
+COMPILED_EVERY = 100
 
 
 @dataclass
@@ -49,13 +55,14 @@ def run_check(count: int = 300, seed: int = 0, dtypes: tuple[torch.dtype, ...] =
     """Run every algorithm on random problems per dtype, forward and gradients.
 
     Args:
-        count: random problems of each kind: transposed convolutions, and fused calls
+        count: random problems of each kind: transposed convolutions, fused calls
             (``upsample_conv`` and ``conv_pool``).
         seed: seed of the random problems and tensors.
         dtypes: the dtypes to run each problem in.
 
     Returns:
-        A row per (algorithm, dtype): the transposed-convolution algorithms, then the fused ones.
+        A row per (algorithm, dtype): the transposed-convolution algorithms, then the fused
+        ones, then the custom ones.
     """
 
     def transposed(index: int, case: Case, name: str, dtype: torch.dtype) -> Optional[float]:
@@ -70,10 +77,16 @@ def run_check(count: int = 300, seed: int = 0, dtypes: tuple[torch.dtype, ...] =
             return None
         return compare_with_composition(cfg, name, dtype, seed=seed + index)
 
+    def customized(index: int, cfg: custom_testing.Config, name: str, dtype: torch.dtype) -> Optional[float]:
+        if custom_testing.unable(cfg, dtype)[name] or (name == "compiled" and index % COMPILED_EVERY):
+            return None
+        return custom_testing.compare_with_reference(cfg, name, dtype, seed=seed + index)
+
     rows = _measure("conv_transpose", algorithms.ALGORITHMS, dtypes, random_cases(seed, count), transposed)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Using padding='same'", UserWarning)  # torch's note on even kernels
         rows += _measure("fused", fused.ALGORITHMS, dtypes, random_configs(seed, count), resampling)
+    rows += _measure("custom", custom.ALGORITHMS, dtypes, custom_testing.random_configs(seed, count), customized)
     return rows
 
 

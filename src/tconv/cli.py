@@ -17,7 +17,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check", help="run every algorithm against the float64 reference on random problems")
-    check.add_argument("--cases", type=int, default=300, help="random problems of each kind, transposed and fused (default 300)")
+    check.add_argument("--cases", type=int, default=300, help="random problems of each kind: transposed, fused and custom (default 300)")
     check.add_argument("--seed", type=int, default=0)
 
     suites = ", ".join(f"{name} ({suite.title})" for name, suite in SUITES.items())

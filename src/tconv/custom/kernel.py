@@ -135,10 +135,14 @@ class CustomConvFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xp: Tensor, w: Tensor, kernels: Kernels) -> Tensor:
         plan = kernels.plan
-        out = xp.new_empty((xp.shape[0], *plan.output_size, plan.groups, w.shape[1]))
-        for chunk in kernels.chunks(xp.element_size()):
-            read, write = _slices(plan, chunk)
-            out[write] = kernels.forward(xp[read], w[:, slice(*chunk.channels)].contiguous())
+        chunks = kernels.chunks(xp.element_size())
+        if len(chunks) == 1:
+            out = kernels.forward(xp, w)
+        else:
+            out = xp.new_empty((xp.shape[0], *plan.output_size, plan.groups, w.shape[1]))
+            for chunk in chunks:
+                read, write = _slices(plan, chunk)
+                out[write] = kernels.forward(xp[read], w[:, slice(*chunk.channels)].contiguous())
         ctx.save_for_backward(xp, w, out)
         ctx.kernels = kernels
         return out
