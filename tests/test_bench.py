@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from tconv import algorithms, bench, fused
+from tconv import algorithms, bench, custom, fused
 from tconv.cli import main
 
 UPSAMPLE_METHODS = ["nearest", "conv3x3_dw", "torch_deconv_dw", "bilinear", "tconv", "copy"]
@@ -197,6 +197,47 @@ def test_resample_every_row_with_peak_memory(capsys):
         assert methods["tconv"]["algorithm"] in fused.ALGORITHMS
 
 
+CUSTOM_ROWS = bench.SUITES["custom"].rows
+
+
+def test_custom_every_row_with_peak_memory(capsys):
+    """Every row, tiny: the unfold recipe, F.conv2d for mul/sum, and tconv (compiling is off in
+    the tests: ``chunked`` or ``conv``) all run; peak memory for recipe and tconv."""
+    assert main(["bench", "--tiny", "--suite", "custom", "--format", "json"]) == 0
+    cases = by_case(json.loads(capsys.readouterr().out)["results"])
+    assert list(cases) == [("custom", row.name) for row in CUSTOM_ROWS]
+    for row, methods in zip(CUSTOM_ROWS, cases.values()):
+        linear = (row.combine, row.reduce) == ("mul", "sum")
+        assert list(methods) == (["recipe", "torch_conv", "tconv"] if linear else ["recipe", "tconv"])
+        for method, record in methods.items():
+            assert record["error"] == "" and record["ms"] > 0, record
+            assert (record["peak_mib"] > 0) if method != "torch_conv" else record["peak_mib"] is None
+        assert methods["tconv"]["algorithm"] == ("conv" if linear else "chunked")
+
+
+def test_custom_rows_compute_what_the_recipe_computes():
+    """The ``recipe`` column and tconv's agree, so the speedup compares equal work."""
+    settings = bench.Settings(tiny=True)
+    for row in CUSTOM_ROWS:
+        methods = row.build(settings).methods
+        expected = methods["recipe"]()
+        for name in ("tconv", "torch_conv"):
+            if name in methods:
+                torch.testing.assert_close(methods[name](), expected, rtol=1e-4, atol=1e-4, msg=lambda m: f"{row.name}, {name}: {m}")
+
+
+@pytest.mark.parametrize("algorithm", ["conv", "chunked"])
+def test_custom_algorithm_forced(capsys, algorithm):
+    """A forced custom algorithm runs where it can and reports n/a where it cannot."""
+    cases = by_case(run_json(capsys, "--suite", "custom", "--algorithm", algorithm)["results"])
+    for (_, name), methods in cases.items():
+        record = methods["tconv"]
+        if algorithm == "conv" and "torch_conv" not in methods:  # not a linear row
+            assert record["error"].startswith("n/a: algorithm: 'conv' cannot run this problem"), record
+        else:
+            assert record["algorithm"] == algorithm and record["error"] == "", record
+
+
 def test_peak_memory_columns_only_for_a_memory_suite(capsys):
     code, out, _ = run(capsys, "--suite", "convt", "--suite", "resample")
     assert code == 0 and "error" not in out and "n/a" not in out
@@ -237,4 +278,4 @@ def test_bad_algorithm_lists_both_families(capsys):
     with pytest.raises(SystemExit) as exit:
         main(["bench", "--algorithm", "nope"])
     err = capsys.readouterr().err
-    assert exit.value.code == 2 and all(repr(name) in err for name in (*algorithms.ALGORITHMS, *fused.ALGORITHMS))
+    assert exit.value.code == 2 and all(repr(name) in err for name in (*algorithms.ALGORITHMS, *fused.ALGORITHMS, *custom.ALGORITHMS))

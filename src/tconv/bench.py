@@ -26,6 +26,11 @@ output and plotting are the runner's business, not the row's.
   convolution equals (kernel k + 1, stride 2, padding k // 2): the yardstick of "within 1.1× of
   a deconvolution". 3-d, 1-d audio and depthwise rows run without ``--quick``. The suite reports
   peak memory.
+* ``custom``: custom convolutions (``tconv.custom_conv2d``) against ``recipe``, the literal
+  ``F.unfold`` recipe people write (unfold, broadcast against the weight over the output
+  channels, combine, reduce), 3×3 with padding 1; the ``mul``/``sum`` row adds ``torch_conv``
+  (``F.conv2d``), which it must match. Reports peak memory. tconv's first call of a problem
+  compiles its kernel (``compiled``); the warm-up call takes it, the timing does not.
 
 Peak memory
 -----------
@@ -39,7 +44,7 @@ order; it sees PyTorch's CPU allocator only, not libraries allocating on their o
 Timing
 ------
 Times are medians from :class:`torch.utils.benchmark.Timer` (which synchronises the GPU). Every
-callable of a row is timed twice, the columns alternating, and the lower median is kept, so that
+callable of a row is called once to warm up (caches, autotuning, compiling), then timed twice, the columns alternating, and the lower median is kept, so that
 ratios stay fair on a shared machine.
 
 Tiny runs
@@ -72,9 +77,11 @@ from rich.table import Table
 from torch import profiler
 from torch.utils import benchmark
 
-from . import __version__, algorithms, functional, fused
+from . import __version__, algorithms, custom, functional, fused
 from .algorithms.autotune import autotune_enabled
 from .algorithms.native import torch_call
+from .custom.functional import custom_conv, explain_custom
+from .custom.testing import tanh_product
 from .fused.functional import explain_fused
 from .fused.functional import fused as run_fused
 
@@ -127,7 +134,7 @@ class Settings:
                 raise ValueError(f"--amp: autocast needs --dtype float16 or bfloat16; got {_dtype_name(self.amp)}")
             if self.dtype != torch.float32:
                 raise ValueError("--amp: the tensors stay float32 under autocast; --dtype names the autocast dtype")
-        known = {**algorithms.ALGORITHMS, **fused.ALGORITHMS}
+        known = {**algorithms.ALGORITHMS, **fused.ALGORITHMS, **custom.ALGORITHMS}
         if self.algorithm != "auto" and self.algorithm not in known:
             legal = ", ".join(map(repr, ("auto", *known)))
             raise ValueError(f"--algorithm: unknown algorithm {self.algorithm!r}; legal values are {legal}")
@@ -252,6 +259,12 @@ def _fused(settings: Settings, op: str, ndim: int, *tensors: object, **arguments
     return _choose(settings, fused.ALGORITHMS, explain, partial(run_fused, op, ndim, *tensors, **arguments))
 
 
+def _custom(settings: Settings, ndim: int, *tensors: object, **arguments: object) -> tuple[Union[Method, str], str]:
+    """tconv's custom convolution: see :func:`_choose`."""
+    explain = partial(explain_custom, *tensors, **arguments)
+    return _choose(settings, custom.ALGORITHMS, explain, partial(custom_conv, ndim, *tensors, **arguments))
+
+
 def _choose(
     settings: Settings, family: Mapping[str, object], explain: Callable[..., algorithms.Choice], run: Callable[..., object]
 ) -> tuple[Union[Method, str], str]:
@@ -363,24 +376,30 @@ def _torch_baseline(x, w, bias, stride, padding, output_padding, groups) -> Meth
 
 
 @dataclass(frozen=True)
-class ResampleRow:
+class LabelledRow:
+    """A row named by its label and its input's shape."""
+
+    label: str
+    input: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.label} {list(self.input)}"
+
+
+@dataclass(frozen=True)
+class ResampleRow(LabelledRow):
     """A fused resampling convolution C → C (kernel ``kernel``, padding ``kernel // 2``, depthwise
     or dense) against the naive composition: ×2 ``mode`` interpolation (``align_corners=False``
     for the linear modes) then the convolution, or for ``mode="pool"`` the convolution then a 2×
     average pool; nearest rows add ``torch_deconv``, a transposed convolution of the shape they
     equal."""
 
-    label: str
-    input: tuple[int, ...]
     mode: str = "nearest"
     kernel: int = 3
     depthwise: bool = False
     quick: bool = False
     devices: tuple[str, ...] = ("cpu", "cuda")
-
-    @property
-    def name(self) -> str:
-        return f"{self.label} {list(self.input)}"
 
     def build(self, settings: Settings) -> Case:
         generator = torch.Generator().manual_seed(0)
@@ -407,6 +426,56 @@ class ResampleRow:
         arguments = dict(mode=self.mode, padding=padding, groups=groups, align_corners=align_corners)
         methods["tconv"], algorithm = _fused(settings, "upsample_conv", ndim, x, w, None, **arguments)
         return Case(str(list(shape)), inputs, methods, algorithm)
+
+
+#: The unfold recipe's combine and reduce for each preset.
+RECIPE_COMBINE = {
+    "mul": torch.mul,
+    "add": torch.add,
+    "sub": torch.sub,
+    "abs_diff": lambda x, w: (x - w).abs(),
+    "sq_diff": lambda x, w: (x - w).square(),
+}
+RECIPE_REDUCE = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin, "logsumexp": torch.logsumexp}
+
+
+def unfold_recipe(x: torch.Tensor, w: torch.Tensor, padding: int, combine: Callable, reduce: Callable) -> torch.Tensor:
+    """A custom 2-d convolution (stride 1, groups 1) as people write it: ``F.unfold`` the input,
+    broadcast it against the weight over the output channels (``(N, Cout, Cin * k * k, L)``),
+    combine, reduce the window's dimension."""
+    n, (cout, cin, kh, kw) = x.shape[0], w.shape
+    patches = F.unfold(x, (kh, kw), padding=padding)  # (N, Cin * kh * kw, L)
+    out = reduce(combine(patches.unsqueeze(1), w.reshape(1, cout, -1, 1)), 2)
+    return out.view(n, cout, x.shape[2] + 2 * padding - kh + 1, x.shape[3] + 2 * padding - kw + 1)
+
+
+@dataclass(frozen=True)
+class CustomRow(LabelledRow):
+    """A custom 2-d convolution Cin → ``out_channels`` (kernel ``kernel``, padding ``kernel // 2``)
+    with a ``combine`` and ``reduce`` preset (or a callable combine) against the unfold recipe."""
+
+    out_channels: int
+    combine: Union[str, Callable]
+    reduce: str = "sum"
+    kernel: int = 3
+    quick: bool = False
+    devices: tuple[str, ...] = ("cpu", "cuda")
+
+    def build(self, settings: Settings) -> Case:
+        generator = torch.Generator().manual_seed(0)
+        shape = settings.shape(*self.input)
+        padding = self.kernel // 2
+        x = settings.tensor(shape, generator)
+        w = settings.tensor((settings.channels(self.out_channels), shape[1], self.kernel, self.kernel), generator)
+        combine = RECIPE_COMBINE.get(self.combine, self.combine)
+        methods: dict[str, Union[Method, str]] = {
+            "recipe": lambda: unfold_recipe(x, w, padding, combine, RECIPE_REDUCE[self.reduce])
+        }
+        if (self.combine, self.reduce) == ("mul", "sum"):
+            methods["torch_conv"] = lambda: F.conv2d(x, w, None, 1, padding)
+        arguments = dict(padding=padding, combine=self.combine, reduce=self.reduce)
+        methods["tconv"], algorithm = _custom(settings, 2, x, w, None, **arguments)
+        return Case(str(list(shape)), (x, w), methods, algorithm)
 
 
 UPSAMPLE = Suite(
@@ -459,7 +528,24 @@ RESAMPLE = Suite(
     memory=True,
 )
 
-SUITES: dict[str, Suite] = {suite.name: suite for suite in (UPSAMPLE, CONVT, RESAMPLE)}
+CUSTOM = Suite(
+    "custom",
+    "custom convolutions 3×3, padding 1",
+    rows=(
+        CustomRow("adder |x-w| / sum", (4, 32, 32, 32), 32, "abs_diff", quick=True),
+        CustomRow("x·w / sum (conv2d)", (4, 32, 32, 32), 32, "mul", quick=True),
+        CustomRow("(x-w)² / sum", (4, 32, 32, 32), 32, "sq_diff"),
+        CustomRow("max-plus x+w / max", (4, 32, 32, 32), 32, "add", "max", quick=True),
+        CustomRow("x-w / min", (4, 32, 32, 32), 32, "sub", "min"),
+        CustomRow("x·w / logsumexp", (4, 32, 32, 32), 32, "mul", "logsumexp"),
+        CustomRow("callable tanh(x·w) / sum", (4, 32, 32, 32), 32, tanh_product),
+        CustomRow("adder |x-w| / sum", (2, 64, 32, 32), 64, "abs_diff"),
+    ),
+    baseline="recipe",
+    memory=True,
+)
+
+SUITES: dict[str, Suite] = {suite.name: suite for suite in (UPSAMPLE, CONVT, RESAMPLE, CUSTOM)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -599,6 +685,11 @@ def _run_row(settings: Settings, suite: Suite, row: Row, advance: Callable[[floa
             result.errors[name] = method
         else:
             runnable[name] = _timed(settings, method, case.inputs)
+    for name, fn in runnable.items():
+        try:
+            fn()
+        except Exception as error:
+            result.errors[name] = _short(error)
     times: dict[str, list[float]] = {name: [] for name in runnable}
     steps = 2 * max(1, len(runnable))
     for _ in range(2):

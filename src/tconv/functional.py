@@ -53,9 +53,10 @@ def is_channels_last(input: torch.Tensor) -> bool:
 def _typed(value: object) -> object:
     """A hashable, type-strict cache key for an argument (``2`` and ``2.0``, ``1`` and ``True``
     differ): sequences become tuples, every scalar carries its type."""
-    if isinstance(value, (list, tuple, torch.Size)):
-        return tuple(_typed(entry) for entry in value)
-    return (value.__class__, value)
+    kind = value.__class__
+    if kind is tuple or kind is list or kind is torch.Size:
+        return tuple(map(_typed, value))
+    return (kind, value)
 
 
 _plans: dict[tuple, object] = {}

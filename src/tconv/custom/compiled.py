@@ -2,7 +2,8 @@
 
 The forward and backward of a chunk (:func:`.kernel.forward`, :func:`.kernel.backward`) are traced
 with ``make_fx`` and compiled into fused loops that never store the expanded tensor, so presets
-run as one chunk. Callables keep the plan's chunks: what they do inside is theirs. Each traced
+run as one chunk (but ``logsumexp``, see :data:`STORING`). Callables keep the plan's chunks: what
+they do inside is theirs. Each traced
 graph has its own code, so every problem has its own compiled kernel (no shared recompile limit);
 kernels are cached per plan, role and argument layout. Compiling takes seconds the first time a
 problem is seen; :func:`set_compile` switches the algorithm off. If compiling a problem fails,
@@ -33,7 +34,8 @@ CACHE_SIZE = 256
 
 
 def set_compile(enabled: bool) -> None:
-    """Let ``algorithm="auto"`` pick the ``compiled`` custom-convolution kernels (the default) or not."""
+    """Switch the ``compiled`` custom-convolution algorithm on (the default) or off: off, ``auto``
+    does not pick it and forcing it raises :class:`~tconv.NoAlgorithmError`."""
     if not isinstance(enabled, bool):
         raise TypeError(f"enabled: expected True or False; got {enabled!r}")
     _state["enabled"] = enabled
@@ -50,9 +52,15 @@ def compile_enabled() -> bool:
     return _state["enabled"]
 
 
+#: Reduce presets whose compiled backward stores a tensor of the expanded size (inductor keeps
+#: logsumexp's softmax weights for its two reductions, measured): they keep the plan's chunks.
+STORING = frozenset({"logsumexp"})
+
+
 class CompiledKernels(Kernels):
     def chunks(self, itemsize: int) -> tuple[Chunk, ...]:
-        return self.plan.chunks(itemsize, bounded=not self.plan.presets)
+        one = self.plan.presets and self.plan.reduce not in STORING
+        return self.plan.chunks(itemsize, bounded=not one)
 
     def forward(self, xp: Tensor, w: Tensor) -> Tensor:
         return self._run(kernel.chunk_forward, xp, w)

@@ -80,8 +80,7 @@ def backward(plan: CustomPlan, v: Tensor, w: Tensor, out: Tensor, g: Tensor) -> 
         _, vjp = torch.func.vjp(lambda v, w: forward(plan, v, w), v, w)
         return vjp(g.to(out.dtype))
     combine, reduce = COMBINE[plan.combine], REDUCE[plan.reduce]
-    t = combine.value(v, w)
-    return combine.grad(v, w, reduce.spread(t, out, g, plan.ndim + 1))
+    return combine.grad(v, w, reduce.spread(combine.value(v, w), out, g, plan.ndim + 1))  # the values die early
 
 
 def fold(gxp: Tensor, gv: Tensor, plan: CustomPlan) -> None:

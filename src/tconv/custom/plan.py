@@ -8,7 +8,6 @@ tap)`` tensor of one block, and its temporaries, fit in ``max_memory``.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -113,7 +112,6 @@ class CustomPlan(TensorFacts):
             for (begin, end), k, s, d in zip(chunk.out, self.kernel_size, self.stride, self.dilation)
         )
 
-    @functools.lru_cache(maxsize=8)
     def chunks(self, itemsize: int, bounded: bool = True) -> tuple[Chunk, ...]:
         """The blocks to compute one at a time, one when not ``bounded``. Whole samples while
         several fit the budget; else one sample and blocks of the first spatial axis; and so on

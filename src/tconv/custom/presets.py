@@ -74,20 +74,22 @@ def _keep(g: Tensor, k: int) -> Tensor:
     return g.reshape(*g.shape, *(1,) * k)
 
 
-def _to_winner(index: Callable[..., Tensor]) -> Callable[[Tensor, Tensor, Tensor, int], Tensor]:
-    def spread(t: Tensor, out: Tensor, g: Tensor, k: int) -> Tensor:
-        flat = t.flatten(-k)
-        winner = index(flat, -1, keepdim=True)  # the first winner where several tie
-        positions = torch.arange(flat.shape[-1], device=t.device)
-        return ((positions == winner) * g.unsqueeze(-1)).unflatten(-1, t.shape[-k:])  # no scatter: compiled kernels fuse it
-
-    return spread
+def _to_first_winner(t: Tensor, out: Tensor, g: Tensor, k: int) -> Tensor:
+    """``max``/``min``'s spread: all of ``g`` to the first value equal to ``out`` (several may tie).
+    Positions are counted in float32 (exact below 2**24 values per window) and found with
+    ``where`` and ``amin``, which compiled kernels vectorise, unlike ``argmax`` and int64; no
+    flattening, which would copy ``t`` in eager mode."""
+    window = t.shape[-k:]
+    dims = tuple(range(-k, 0))
+    positions = torch.arange(math.prod(window), device=t.device, dtype=torch.float32).view(window)
+    first = torch.where(t == _keep(out, k), positions, math.prod(window)).amin(dims, keepdim=True)
+    return (positions == first) * _keep(g, k)  # no scatter: compiled kernels fuse it
 
 
 REDUCE: dict[str, ReducePreset] = {
     "sum": ReducePreset(torch.sum, lambda t, out, g, k: _keep(g, k)),
     "mean": ReducePreset(torch.mean, lambda t, out, g, k: _keep(g, k) / math.prod(t.shape[-k:])),
-    "max": ReducePreset(torch.amax, _to_winner(torch.argmax)),
-    "min": ReducePreset(torch.amin, _to_winner(torch.argmin)),
+    "max": ReducePreset(torch.amax, _to_first_winner),
+    "min": ReducePreset(torch.amin, _to_first_winner),
     "logsumexp": ReducePreset(torch.logsumexp, lambda t, out, g, k: _keep(g, k) * torch.exp(t - _keep(out, k))),
 }

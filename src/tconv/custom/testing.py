@@ -9,6 +9,7 @@ unfold-expand recipe in float64.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -17,7 +18,7 @@ import torch
 from ..plan import PADDING_MODES
 from ..testing import error_against_reference, random_tensors
 from .functional import custom_conv, explain_custom
-from .plan import COMBINES, REDUCES
+from .plan import COMBINES, LIVE_TENSORS, REDUCES
 
 
 def maximum(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -93,10 +94,10 @@ def random_config(rng: random.Random, ndim: int) -> Config:
         reduce=rng.choice((*REDUCES, *REDUCE_CALLABLES)),
         padding_mode=padding_mode,
     )
-    if rng.random() < 0.3:
-        kw["max_memory"] = rng.choice((2**12, 2**14, 2**16))  # several chunks: samples, rows or channels
-    config = Config(ndim, (rng.randint(1, 3), cin, *size), (cout, cin // groups, *kernel), rng.random() < 0.5, kw)
-    return config
+    if rng.random() < 0.3:  # several chunks: of samples, positions or output channels
+        fan_in = cin // groups * math.prod(kernel)
+        kw["max_memory"] = groups * fan_in * 8 * LIVE_TENSORS * rng.choice((1, 3, 10, 40))  # float64 positions
+    return Config(ndim, (rng.randint(1, 3), cin, *size), (cout, cin // groups, *kernel), rng.random() < 0.5, kw)
 
 
 def random_configs(seed: int, count: int) -> list[Config]:
