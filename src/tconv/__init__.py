@@ -23,7 +23,8 @@ One path for data::
   (convolutions with your own combine and reduce) follow the same path with their own plans
   and dispatchers.
 * :mod:`tconv.nn` holds thin modules over the functions; :mod:`tconv.layouts` converts weights
-  between frameworks; :mod:`tconv.keras` imports Keras layers without TensorFlow.
+  between frameworks; :mod:`tconv.keras` imports Keras layers without TensorFlow;
+  :func:`tconv.optimize` rewrites a model's resampling patterns into tconv's modules.
 """
 
 from . import algorithms, nn
@@ -43,12 +44,14 @@ from .fused.functional import (
 )
 from .keras import from_keras
 from .layouts import LAYOUTS, convert_weight
+from .optimize import Report, optimize
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LAYOUTS",
     "NoAlgorithmError",
+    "Report",
     "algorithms",
     "conv_pool1d",
     "conv_pool2d",
@@ -65,6 +68,7 @@ __all__ = [
     "explain_fused",
     "from_keras",
     "nn",
+    "optimize",
     "set_autotune",
     "set_compile",
     "upsample_conv1d",

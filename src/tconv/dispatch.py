@@ -4,7 +4,12 @@ Each op family (transposed convolutions in :mod:`tconv.algorithms`, fused resamp
 in :mod:`tconv.fused`) has a :class:`Dispatcher`: its algorithms by name and an order of
 preference. A forced name runs that algorithm or raises with its reasons; ``"auto"`` takes the
 first capable algorithm in the order of preference; when none can run, the error lists every
-algorithm's reasons. Plans are hashable, so decisions are cached per plan.
+algorithm's reasons. Plans are hashable, so decisions are cached per plan. While a model is being
+exported (``torch.export``, ``torch.onnx.export``), ``"auto"`` takes the family's ``portable``
+algorithm instead: one made of standard operators that exporters and runtimes know. Families
+whose fast algorithms are eager kernels (cached tables, strips written in place) take it under
+``torch.compile`` too: inductor fuses the plain composition itself, and those kernels would break
+its graph.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Optional, Sequence
+
+import torch
 
 if TYPE_CHECKING:
     from .algorithms.base import Algorithm
@@ -48,11 +55,22 @@ class Choice:
 
 
 class Dispatcher:
-    """The algorithms of one op family by name, and ``preference(plan)``: names, fastest first."""
+    """The algorithms of one op family by name, ``preference(plan)``: names, fastest first,
+    ``portable(plan)``: the name of the algorithm to export, and whether to take it under
+    ``torch.compile`` as well."""
 
-    def __init__(self, algorithms: Iterable[Algorithm], preference: Callable[[object], Sequence[str]]) -> None:
+    def __init__(
+        self,
+        algorithms: Iterable[Algorithm],
+        preference: Callable[[object], Sequence[str]],
+        portable: Callable[[object], str],
+        *,
+        portable_when_compiling: bool,
+    ) -> None:
         self.algorithms: dict[str, Algorithm] = {algorithm.name: algorithm for algorithm in algorithms}
         self.preference = preference
+        self.portable = portable
+        self.portable_when_compiling = portable_when_compiling
         self.decide = functools.lru_cache(maxsize=4096)(self._decide)
 
     def get(self, name: str) -> Algorithm:
@@ -67,7 +85,12 @@ class Dispatcher:
         return {name: algorithm.why_not(plan) for name, algorithm in self.algorithms.items()}
 
     def select(self, plan: object, algorithm: str = "auto") -> Algorithm:
-        """The algorithm for ``plan`` without measuring: the forced one, or the first capable one."""
+        """The algorithm for ``plan`` without measuring: the forced one, the portable one while
+        exporting (or compiling, if so), or the first capable one."""
+        if algorithm == "auto" and (
+            torch.compiler.is_exporting() or (self.portable_when_compiling and torch.compiler.is_compiling())
+        ):
+            return self.get(self.portable(plan))
         return self.decide(plan, algorithm).algorithm
 
     def _decide(self, plan: object, algorithm: str) -> Choice:

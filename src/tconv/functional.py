@@ -50,6 +50,12 @@ def is_channels_last(input: torch.Tensor) -> bool:
     return layout is not None and input.shape[1] > 1 and input.is_contiguous(memory_format=layout) and not input.is_contiguous()
 
 
+def static_shape(tensor: torch.Tensor) -> tuple[int, ...]:
+    """``tensor``'s shape as ints: under ``torch.compile`` this specialises the graph to the shape
+    (plans are made per shape; symbolic sizes would reach the algorithms' arithmetic)."""
+    return tuple(map(int, tensor.shape))
+
+
 def _typed(value: object) -> object:
     """A hashable, type-strict cache key for an argument (``2`` and ``2.0``, ``1`` and ``True``
     differ): sequences become tuples, every scalar carries its type."""
@@ -57,6 +63,14 @@ def _typed(value: object) -> object:
     if kind is tuple or kind is list or kind is torch.Size:
         return tuple(map(_typed, value))
     return (kind, value)
+
+
+def _arguments_key(values: tuple) -> tuple:
+    """:func:`_typed` of every argument; scalars alone (the usual call) take a faster form."""
+    kinds = tuple(map(type, values))
+    if tuple in kinds or list in kinds or torch.Size in kinds:
+        return tuple(map(_typed, values))
+    return (kinds, values)
 
 
 _plans: dict[tuple, object] = {}
@@ -71,13 +85,13 @@ def tensor_facts(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch
         dtype=input.dtype,
         device_type=input.device.type,
         channels_last=is_channels_last(input),
-        requires_grad=torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias)),
+        requires_grad=torch.is_grad_enabled() and (input.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)),
     )
 
 
 def cached_plan(planner: Callable[..., Plan], shapes: tuple, **arguments: object) -> Plan:
     """``planner(*shapes[-2:], **arguments)``, cached per distinct call (``shapes`` leads the key)."""
-    key = (planner, shapes, *map(_typed, arguments.values()))
+    key = (planner, shapes, _arguments_key(tuple(arguments.values())))
     try:
         return _plans[key]
     except KeyError:
@@ -114,7 +128,7 @@ def plan_for(
         output_size=output_size,
         **tensor_facts(input, weight, bias),
     )
-    return cached_plan(plan_conv_transpose, (tuple(input.shape), tuple(weight.shape)), **arguments)
+    return cached_plan(plan_conv_transpose, (static_shape(input), static_shape(weight)), **arguments)
 
 
 def _prepare(
@@ -151,7 +165,7 @@ def run_planned(
     plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], algorithm: str = "auto"
 ) -> torch.Tensor:
     """Run a planned (batched) transposed convolution with the chosen algorithm (autotuned when on)."""
-    if algorithm == "auto" and autotune_enabled():
+    if algorithm == "auto" and autotune_enabled() and not torch.compiler.is_compiling():
         chosen = _choose(plan, input, weight, bias).algorithm
     else:
         chosen = algorithms.select(plan, algorithm)

@@ -85,6 +85,18 @@ class _ConvTransposeNd(nn.Module):
             algorithm=self.algorithm,
         )
 
+    @classmethod
+    def from_module(cls, conv: nn.Module) -> "_ConvTransposeNd":
+        """The same transposed convolution as ``conv`` (an ``nn.ConvTransposeNd`` with this module's
+        number of spatial axes), sharing its parameters.
+
+        Raises:
+            TypeError: ``conv`` is not such a module (a subclass may compute differently).
+            ValueError: it has hooks, which this module would not run.
+        """
+        _check_plain(conv, "conv", TORCH_CONV_TRANSPOSE[cls.ndim])
+        return _sharing(cls, conv, stride=conv.stride, output_padding=conv.output_padding)
+
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * self.ndim:
@@ -135,6 +147,7 @@ CONV_TRANSPOSE = {1: ConvTranspose1d, 2: ConvTranspose2d, 3: ConvTranspose3d}
 
 #: PyTorch's modules that the fused modules stand in for, per number of spatial axes.
 TORCH_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+TORCH_CONV_TRANSPOSE = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
 TORCH_AVG_POOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
 
 
@@ -179,25 +192,6 @@ class _ConvLikeNd(nn.Module):
     def reset_parameters(self) -> None:
         """PyTorch's initialisation of a convolution."""
         _init_like_torch(self.weight, self.bias)
-
-    @classmethod
-    def _sharing(cls, conv: nn.Module, **arguments: object) -> "_ConvLikeNd":
-        """A module with the arguments of ``conv`` and ``arguments`` (the constructor checks them),
-        sharing the parameters of ``conv``."""
-        module = cls(
-            conv.in_channels,
-            conv.out_channels,
-            conv.kernel_size,
-            padding=conv.padding,
-            dilation=conv.dilation,
-            groups=conv.groups,
-            bias=conv.bias is not None,
-            padding_mode=conv.padding_mode,
-            device="meta",  # no memory and no random draws; the parameters are replaced
-            **arguments,
-        )
-        module.weight, module.bias = conv.weight, conv.bias
-        return module
 
     def _conv_repr(self) -> str:
         text = ""
@@ -284,7 +278,7 @@ class _UpsampleConvNd(_ConvLikeNd):
         if conv.stride != (1,) * cls.ndim:
             raise ValueError(f"conv: the convolution after an upsampling must have stride 1; got stride={conv.stride}")
         # integer factors only (checked by the constructor): recompute_scale_factor changes nothing then
-        return cls._sharing(conv, scale_factor=upsample.scale_factor, mode=upsample.mode, align_corners=upsample.align_corners)
+        return _sharing(cls, conv, padding_mode=conv.padding_mode, scale_factor=upsample.scale_factor, mode=upsample.mode, align_corners=upsample.align_corners)
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
@@ -368,7 +362,7 @@ class _ConvPoolNd(_ConvLikeNd):
         if getattr(pool, "divisor_override", None) is not None:
             raise ValueError(f"pool: divisor_override={pool.divisor_override} is not supported; only the plain average fuses")
         _check_plain(conv, "conv", TORCH_CONV[cls.ndim])
-        return cls._sharing(conv, stride=conv.stride, pool_size=kernel)
+        return _sharing(cls, conv, padding_mode=conv.padding_mode, stride=conv.stride, pool_size=kernel)
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -438,6 +432,24 @@ class _CustomConvNd(_ConvLikeNd):
         if self.algorithm != "auto":
             text += f", algorithm={self.algorithm!r}"
         return text
+
+
+def _sharing(cls: type, conv: nn.Module, **arguments: object) -> nn.Module:
+    """A ``cls`` with the channels, kernel, padding, dilation, groups and bias of the PyTorch module
+    ``conv`` and ``arguments`` (the constructor checks them all), holding ``conv``'s parameters."""
+    module = cls(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        padding=conv.padding,
+        dilation=conv.dilation,
+        groups=conv.groups,
+        bias=conv.bias is not None,
+        device="meta",  # no memory and no random draws; the parameters are replaced
+        **arguments,
+    )
+    module.weight, module.bias = conv.weight, conv.bias
+    return module
 
 
 def _check_channels(in_channels: int, out_channels: int, groups: int) -> None:

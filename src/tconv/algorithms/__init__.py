@@ -24,7 +24,8 @@ from .reference import Reference
 from .subpixel import Subpixel
 
 TRANSPOSED = Dispatcher(
-    (Native(), NativeChannelsLast(), Nonoverlap(), Subpixel(), Gemm(), Reference()), heuristics.preference
+    (Native(), NativeChannelsLast(), Nonoverlap(), Subpixel(), Gemm(), Reference()), heuristics.preference, lambda plan: "native",
+    portable_when_compiling=True,
 )
 ALGORITHMS: dict[str, Algorithm] = TRANSPOSED.algorithms
 get = TRANSPOSED.get

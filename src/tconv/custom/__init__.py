@@ -40,7 +40,13 @@ def preference(plan: CustomPlan) -> tuple[str, ...]:
     return ("conv", "compiled", "chunked") if plan.linear else ("compiled", "chunked")
 
 
-CUSTOM = Dispatcher((Conv(), Compiled(), Chunked(), Unfold(), Reference()), preference)
+def portable(plan: CustomPlan) -> str:
+    """Exported: ordinary convolutions for the linear presets, else the recipe (slices of the
+    padded input, combine, reduce: standard operators)."""
+    return "conv" if plan.linear else "unfold"
+
+
+CUSTOM = Dispatcher((Conv(), Compiled(), Chunked(), Unfold(), Reference()), preference, portable, portable_when_compiling=False)
 ALGORITHMS = CUSTOM.algorithms
 
 __all__ = ["ALGORITHMS", "CUSTOM"]

@@ -7,7 +7,7 @@ from typing import Optional
 import torch
 
 from ..dispatch import Choice
-from ..functional import cached_plan, check_tensors, tensor_facts
+from ..functional import cached_plan, check_tensors, static_shape, tensor_facts
 from . import CUSTOM
 from .plan import CustomPlan, plan_custom_conv
 
@@ -19,7 +19,7 @@ def _prepare(ndim: int, input, weight, bias, arguments: dict) -> tuple[CustomPla
     unbatched = check_tensors(input, weight, bias, ndim, weight_layout=_WEIGHT, complex=False)
     batched = input.unsqueeze(0) if unbatched else input
     facts = tensor_facts(batched, weight, bias)
-    plan = cached_plan(plan_custom_conv, ("custom_conv", tuple(batched.shape), tuple(weight.shape)), **arguments, **facts)
+    plan = cached_plan(plan_custom_conv, ("custom_conv", static_shape(batched), static_shape(weight)), **arguments, **facts)
     return plan, batched, unbatched
 
 

@@ -55,7 +55,7 @@ def preference(plan: FusedPlan) -> tuple[str, ...]:
     return ("naive", "separable", "composed")
 
 
-FUSED = Dispatcher((Composed(), Separable(), Naive(), Reference()), preference)
+FUSED = Dispatcher((Composed(), Separable(), Naive(), Reference()), preference, lambda plan: "naive", portable_when_compiling=True)
 ALGORITHMS = FUSED.algorithms
 
 __all__ = ["ALGORITHMS", "FUSED"]

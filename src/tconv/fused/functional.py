@@ -7,7 +7,7 @@ from typing import Callable, Optional
 import torch
 
 from ..dispatch import Choice
-from ..functional import cached_plan, check_tensors, tensor_facts
+from ..functional import cached_plan, check_tensors, static_shape, tensor_facts
 from . import FUSED
 from .plan import FusedPlan, plan_conv_pool, plan_upsample_conv
 
@@ -20,7 +20,7 @@ def _prepare(op: str, ndim: int, input, weight, bias, arguments: dict) -> tuple[
     unbatched = check_tensors(input, weight, bias, ndim, weight_layout=_WEIGHT, complex=False)
     batched = input.unsqueeze(0) if unbatched else input
     facts = tensor_facts(batched, weight, bias)
-    plan = cached_plan(_PLANNERS[op], (op, tuple(batched.shape), tuple(weight.shape)), **arguments, **facts)
+    plan = cached_plan(_PLANNERS[op], (op, static_shape(batched), static_shape(weight)), **arguments, **facts)
     return plan, batched, unbatched
 
 

@@ -1,0 +1,97 @@
+"""tconv under ``torch.compile`` and ``DistributedDataParallel``: the same numbers as eager,
+single-process PyTorch.
+
+``torch.compile`` traces through tconv's Python (plans are pure Python; the ``compiled`` custom
+kernels run eagerly inside an outer compile). DDP trains a model holding every tconv module on two
+CPU processes (gloo), each with half the batch, and its gradients must equal one process's on the
+whole batch.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+
+import tconv
+
+
+def every_module() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        tconv.nn.ConvTranspose2d(3, 8, 4, stride=2, padding=1),
+        nn.ReLU(),
+        tconv.nn.UpsampleConv2d(8, 8, 3, padding=1),
+        tconv.nn.ConvPool2d(8, 8, 3, padding=1, padding_mode="reflect"),
+        tconv.nn.UpsampleConv2d(8, 8, 3, mode="bilinear", align_corners=False, padding="same"),
+        tconv.nn.CustomConv2d(8, 4, 3, padding=1, combine="abs_diff"),
+        tconv.nn.ConvPool2d(4, 4, 1, pool_size=2),
+    )
+
+
+def _loss(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return model(x).square().mean()
+
+
+def test_every_module_under_torch_compile():
+    model = every_module()
+    x = torch.randn(2, 3, 5, 6, requires_grad=True)
+    expected = model(x)
+    expected_grads = torch.autograd.grad(expected.square().sum(), (x, *model.parameters()))
+    compiled = torch.compile(model)
+    actual = compiled(x)
+    torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
+    for a, e in zip(torch.autograd.grad(actual.square().sum(), (x, *model.parameters())), expected_grads):
+        torch.testing.assert_close(a, e, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "function, args",
+    [
+        (tconv.conv_transpose2d, dict(stride=2, padding="same")),
+        (tconv.upsample_conv2d, dict(padding=1, mode="nearest")),
+        (tconv.conv_pool2d, dict(padding=1)),
+        (tconv.custom_conv2d, dict(padding=1, combine="sq_diff", reduce="max")),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_functions_under_torch_compile(function, args):
+    x = torch.randn(2, 4, 6, 5)
+    w = torch.randn(4, 4, 3, 3)
+    expected = function(x, w, **args)
+    torch.testing.assert_close(torch.compile(lambda x, w: function(x, w, **args))(x, w), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_optimized_model_under_torch_compile():
+    from test_optimize import Decoder  # tests/ is on sys.path
+
+    torch.manual_seed(0)
+    model = Decoder()
+    x = torch.randn(2, 8, 6, 6)
+    optimized = tconv.optimize(model, x)
+    torch.testing.assert_close(torch.compile(optimized)(x), model(x), rtol=1e-4, atol=1e-5)
+
+
+def _train_step(rank: int, world: int, init: str, x: torch.Tensor, out: str) -> None:
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    try:
+        tconv.set_compile(False)  # compiling per process would only take time here
+        model = nn.parallel.DistributedDataParallel(every_module())
+        part = x.chunk(world)[rank]
+        _loss(model, part).backward()
+        if rank == 0:
+            torch.save([p.grad for p in model.parameters()], out)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_distributed_data_parallel_matches_one_process(tmp_path):
+    x = torch.randn(4, 3, 5, 6, generator=torch.Generator().manual_seed(1))
+    out = str(tmp_path / "grads.pt")
+    mp.spawn(_train_step, args=(2, f"file://{tmp_path / 'init'}", x, out), nprocs=2, join=True)
+    model = every_module()
+    _loss(model, x).backward()
+    for ddp_grad, p in zip(torch.load(out), model.parameters()):
+        torch.testing.assert_close(ddp_grad, p.grad, rtol=1e-5, atol=1e-6)
