@@ -231,6 +231,16 @@ def test_ties_send_the_gradient_to_the_first_pair_tap_major(reduce, algorithm):
     assert torch.equal(gx, expected_gx) and torch.equal(gw, expected_gw)
 
 
+@pytest.mark.parametrize("algorithm", ["chunked", "unfold", "reference"])
+def test_abs_diff_at_equal_values_takes_slope_minus_one(algorithm):
+    x = torch.ones(1, 2, 3, 3, dtype=torch.float64, requires_grad=True)
+    w = torch.ones(4, 2, 2, 2, dtype=torch.float64, requires_grad=True)
+    out = tconv.custom_conv2d(x, w, combine="abs_diff", algorithm=algorithm)
+    gx, gw = torch.autograd.grad(out, (x, w), torch.ones_like(out))
+    windows = torch.tensor([[1.0, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=torch.float64)  # windows covering each sample
+    assert torch.equal(gx, -4 * windows.expand_as(gx)) and torch.equal(gw, torch.full_like(w, 4.0))
+
+
 def test_max_without_ties_has_the_gradient_of_the_winner():
     x = torch.randn(2, 3, 6, 6, dtype=torch.float64, requires_grad=True)
     w = torch.randn(4, 3, 3, 3, dtype=torch.float64, requires_grad=True)
@@ -433,13 +443,13 @@ def test_no_warnings_on_the_common_path():
         tconv.custom_conv2d(x, w, padding=1, combine="abs_diff").sum().backward()
 
 
-@pytest.mark.parametrize("reduce", ["max", "min"])
-def test_compiled_ties_follow_the_same_rule(reduce, compiling):
+@pytest.mark.parametrize("combine, reduce", [("add", "max"), ("add", "min"), ("abs_diff", "sum")])
+def test_compiled_ties_follow_the_same_rule(combine, reduce, compiling):
     x = torch.ones(1, 2, 4, 4, requires_grad=True)
-    w = torch.zeros(3, 2, 2, 2, requires_grad=True)
+    w = torch.zeros(3, 2, 2, 2, requires_grad=True) + (combine == "abs_diff")
     grads = {}
     for algorithm in ("compiled", "chunked"):
-        out = tconv.custom_conv2d(x, w, combine="add", reduce=reduce, algorithm=algorithm)
+        out = tconv.custom_conv2d(x, w, combine=combine, reduce=reduce, algorithm=algorithm)
         grads[algorithm] = torch.autograd.grad(out, (x, w), torch.ones_like(out))
     for a, b in zip(*grads.values()):
         assert torch.equal(a, b)

@@ -31,6 +31,9 @@ output and plotting are the runner's business, not the row's.
   channels, combine, reduce), 3×3 with padding 1; the ``mul``/``sum`` row adds ``torch_conv``
   (``F.conv2d``), which it must match. Reports peak memory. tconv's first call of a problem
   compiles its kernel (``compiled``); the warm-up call takes it, the timing does not.
+* ``optimize``: a decoder as people write it (:class:`Decoder`: nearest upsampling + conv, conv +
+  average pooling, a k4 s2 transposed convolution, ``F.interpolate`` + conv, bilinear upsampling +
+  conv) against ``tconv.optimize`` of it. Reports peak memory.
 
 Peak memory
 -----------
@@ -528,6 +531,65 @@ RESAMPLE = Suite(
     memory=True,
 )
 
+class Decoder(torch.nn.Module):
+    """A decoder from ``[B, C, 16, 16]`` to ``[B, C/8, 128, 128]``, channels halving as the
+    resolution doubles, in the patterns ``tconv.optimize`` rewrites: nearest ×2 + conv 3×3
+    (C → C/2), conv 3×3 + average pool 2, a k4 s2 p1 transposed conv, ``F.interpolate`` nearest ×2
+    + conv 3×3 (C/2 → C/4), bilinear ×2 + conv 3×3 (C/4 → C/8), with ReLUs in between."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        c2, c4, c8 = max(2, channels // 2), max(2, channels // 4), max(2, channels // 8)
+        nn = torch.nn
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv1 = nn.Conv2d(channels, c2, 3, padding=1)
+        self.conv2 = nn.Conv2d(c2, c2, 3, padding=1)
+        self.pool = nn.AvgPool2d(2)
+        self.deconv = nn.ConvTranspose2d(c2, c2, 4, 2, 1)
+        self.conv3 = nn.Conv2d(c2, c4, 3, padding=1)
+        self.bilinear = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self.conv4 = nn.Conv2d(c4, c8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv1(self.up(x)))
+        x = F.relu(self.pool(self.conv2(x)))
+        x = F.relu(self.deconv(x))
+        x = F.relu(self.conv3(F.interpolate(x, scale_factor=2, mode="nearest")))
+        return self.conv4(self.bilinear(x))
+
+
+@dataclass(frozen=True)
+class OptimizeRow(LabelledRow):
+    """:class:`Decoder` as written (``original``) and ``tconv.optimize``-d (``tconv``)."""
+
+    quick: bool = False
+    devices: tuple[str, ...] = ("cpu", "cuda")
+
+    def build(self, settings: Settings) -> Case:
+        from .optimize import optimize
+
+        torch.manual_seed(0)
+        shape = settings.shape(*self.input)
+        model = Decoder(shape[1]).to(settings.device, settings.dtype)
+        if settings.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        for p in model.parameters():
+            p.requires_grad_(settings.backward)
+        x = settings.tensor(shape, torch.Generator().manual_seed(0))
+        with settings.autocast():
+            optimized, report = optimize(model, x, report=True)
+        methods: dict[str, Union[Method, str]] = {"original": lambda: model(x), "tconv": lambda: optimized(x)}
+        return Case(str(list(shape)), (x, *model.parameters()), methods, f"{len(report.rewritten)} rewrites")
+
+
+OPTIMIZE = Suite(
+    "optimize",
+    "tconv.optimize of a decoder",
+    rows=(OptimizeRow("decoder", (4, 128, 16, 16), quick=True), OptimizeRow("decoder", (16, 128, 16, 16))),
+    baseline="original",
+    memory=True,
+)
+
 CUSTOM = Suite(
     "custom",
     "custom convolutions 3×3, padding 1",
@@ -545,7 +607,7 @@ CUSTOM = Suite(
     memory=True,
 )
 
-SUITES: dict[str, Suite] = {suite.name: suite for suite in (UPSAMPLE, CONVT, RESAMPLE, CUSTOM)}
+SUITES: dict[str, Suite] = {suite.name: suite for suite in (UPSAMPLE, CONVT, RESAMPLE, CUSTOM, OPTIMIZE)}
 
 
 # --------------------------------------------------------------------------------------------

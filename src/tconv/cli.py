@@ -34,7 +34,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     option("--channels-last", action="store_true", help="channels_last (channels_last_3d) tensors")
     option("--amp", action="store_true", help="float32 tensors under torch.autocast in the low-precision --dtype")
     option("--backward", action="store_true", help="time forward+backward instead of forward")
-    option("--quick", action="store_true", help="fewer rows and shorter timing (under a minute on 2 CPU cores)")
+    option("--quick", action="store_true", help="fewer rows and shorter timing")
     option("--algorithm", default="auto", help="the tconv algorithm to time (default: auto)")
     option("--min-run-time", type=float, help="seconds of timing per measurement (default 0.5; 0.1 with --quick)")
     option("--format", choices=FORMATS, default="table", help="table, csv or json (default: table)")

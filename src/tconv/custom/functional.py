@@ -106,7 +106,9 @@ def custom_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, gro
             ``combine``/``reduce`` that is neither a preset name nor callable.
 
     Gradients: presets have hand-written derivatives; callables are differentiated by
-    ``torch.func.vjp`` of each recomputed chunk. Double backward is not supported.
+    ``torch.func.vjp`` of each recomputed chunk. Where ``abs_diff``'s ``x == w`` exactly (it
+    happens in float32), the slope is taken as -1 in ``x`` and +1 in ``w``, a valid subgradient
+    (autograd's ``abs`` takes 0). Double backward is not supported.
     """
     return custom_conv(2, input, weight, bias, stride, padding, dilation, groups, combine=combine, reduce=reduce,
                        padding_mode=padding_mode, max_memory=max_memory, algorithm=algorithm)

@@ -39,7 +39,7 @@ class Unfold(Algorithm):
         patches = torch.stack(taps, dim=-1)  # (N, C, *out, taps)
         patches = patches.unflatten(1, (plan.groups, -1)).movedim((1, 2), (-3, -1))  # (N, *out, g, taps, Cg)
         w = weight.unflatten(0, (plan.groups, -1)).flatten(3).transpose(2, 3)  # (g, Og, taps, Cg)
-        combine = COMBINE[plan.combine].value if isinstance(plan.combine, str) else plan.combine
+        combine = COMBINE[plan.combine].differentiable if isinstance(plan.combine, str) else plan.combine
         t = combine(patches.unsqueeze(-3), w).flatten(-2)  # (N, *out, g, Og, taps * Cg)
         if plan.reduce in ("max", "min"):  # values and the index of the first winner, as the presets
             out = getattr(t, plan.reduce)(-1).values

@@ -42,15 +42,16 @@ def preference(plan: FusedPlan) -> tuple[str, ...]:
     """The default order, from ``tconv bench --suite resample`` on the 2-core CPU (BENCHMARKS.md).
 
     * Nearest upsampling and pooling: ``composed`` (2.1-2.5x the plain composition).
-    * 2-d linear upsampling: ``separable`` (1.6-1.7x), while its dense height matrix costs less
-      than its convolution (output height <= Cin/groups * kW); else ``naive``. ``composed`` needs
+    * 2-d linear upsampling: ``separable`` (1.6-1.7x) while its dense height matrix costs at
+      most about twice its convolution (output height <= 2 * Cin/groups * kW; measured
+      separable/naive 0.72-0.93 up to a ratio of 2.13, 1.16-1.47 at 2.67); else ``naive``. ``composed`` needs
       as many multiplications per output as the plain 3x3 convolution there (a stride-2 tent is 4
       taps long), and measured 0.7-0.9x.
     """
     linear = any(axis.interpolation == "linear" and axis.scale > 1 for axis in plan.axes)
     if not linear:
         return ("composed", "separable", "naive")
-    if plan.ndim == 2 and plan.axes[0].output <= plan.in_channels // plan.groups * plan.axes[1].kernel:
+    if plan.ndim == 2 and plan.axes[0].output <= 2 * plan.in_channels // plan.groups * plan.axes[1].kernel:
         return ("separable", "naive", "composed")
     return ("naive", "separable", "composed")
 
