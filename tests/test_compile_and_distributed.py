@@ -1,5 +1,5 @@
-"""tconv under ``torch.compile`` and ``DistributedDataParallel``: the same numbers as eager,
-single-process PyTorch.
+"""tconv under ``torch.compile``, ``DistributedDataParallel`` and ``torch.autocast``: the same
+numbers as eager, single-process, full-precision PyTorch.
 
 ``torch.compile`` traces through tconv's Python (plans are pure Python; the ``compiled`` custom
 kernels run eagerly inside an outer compile). DDP trains a model holding every tconv module on two
@@ -72,6 +72,19 @@ def test_optimized_model_under_torch_compile():
     x = torch.randn(2, 8, 6, 6)
     optimized = tconv.optimize(model, x)
     torch.testing.assert_close(torch.compile(optimized)(x), model(x), rtol=1e-4, atol=1e-5)
+
+
+def test_every_module_under_autocast_after_a_torch_op():
+    """A tconv module after an autocast op gets a bfloat16 input and float32 parameters: it casts
+    them as PyTorch's convolutions do, and its gradients reach the float32 parameters."""
+    model = nn.Sequential(nn.Conv2d(3, 3, 1), every_module())
+    x = torch.randn(2, 3, 5, 6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), model(x), rtol=0.1, atol=0.1)
+    out.float().square().sum().backward()
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in model.parameters())
 
 
 def _train_step(rank: int, world: int, init: str, x: torch.Tensor, out: str) -> None:

@@ -44,14 +44,14 @@ from .fused.functional import (
 )
 from .keras import from_keras
 from .layouts import LAYOUTS, convert_weight
-from .optimize import Report, optimize
+from .optimize import OptimizeReport, optimize
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LAYOUTS",
     "NoAlgorithmError",
-    "Report",
+    "OptimizeReport",
     "algorithms",
     "conv_pool1d",
     "conv_pool2d",

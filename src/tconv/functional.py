@@ -45,6 +45,16 @@ def check_tensors(
     return input.dim() == ndim + 1
 
 
+def autocast_operands(input: object, weight: object, bias: object) -> tuple:
+    """Under ``torch.autocast``, the floating-point operands in its dtype, as PyTorch's
+    convolutions take them (so a tconv op after an autocast op gets matching dtypes)."""
+    if not isinstance(input, torch.Tensor) or not torch.is_autocast_enabled(input.device.type):
+        return input, weight, bias
+    dtype = torch.get_autocast_dtype(input.device.type)
+    cast = lambda t: t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() else t  # noqa: E731
+    return cast(input), cast(weight), cast(bias)
+
+
 def is_channels_last(input: torch.Tensor) -> bool:
     layout = CHANNELS_LAST.get(input.dim() - 2)
     return layout is not None and input.shape[1] > 1 and input.is_contiguous(memory_format=layout) and not input.is_contiguous()
@@ -156,6 +166,7 @@ def conv_transpose(
     algorithm: str = "auto",
 ) -> torch.Tensor:
     """A transposed convolution with ``ndim`` spatial axes; see :func:`conv_transpose2d`."""
+    input, weight, bias = autocast_operands(input, weight, bias)
     plan, batched, unbatched = _prepare(ndim, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
     out = run_planned(plan, batched, weight, bias, algorithm)
     return out.squeeze(0) if unbatched else out
@@ -207,6 +218,7 @@ def explain(
     capable algorithms (as the call itself would).
     """
     ndim = weight.dim() - 2 if isinstance(weight, torch.Tensor) else 0
+    input, weight, bias = autocast_operands(input, weight, bias)
     plan, batched, _ = _prepare(ndim, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
     return _choose(plan, batched, weight, bias, algorithm)
 

@@ -278,7 +278,10 @@ class _UpsampleConvNd(_ConvLikeNd):
         if conv.stride != (1,) * cls.ndim:
             raise ValueError(f"conv: the convolution after an upsampling must have stride 1; got stride={conv.stride}")
         # integer factors only (checked by the constructor): recompute_scale_factor changes nothing then
-        return _sharing(cls, conv, padding_mode=conv.padding_mode, scale_factor=upsample.scale_factor, mode=upsample.mode, align_corners=upsample.align_corners)
+        return _sharing(
+            cls, conv, padding_mode=conv.padding_mode, scale_factor=upsample.scale_factor, mode=upsample.mode,
+            align_corners=upsample.align_corners,
+        )
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"

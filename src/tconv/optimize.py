@@ -15,10 +15,10 @@ where nothing else uses the intermediate result:
 
 Whether a pattern can be fused is the business of the modules' ``from_modules``/``from_module``,
 which share the original ``Parameter`` objects and refuse with a ``ValueError`` or ``TypeError``
-saying why; a refusal is a skipped pattern in the :class:`Report`, never an error. The rewritten
-``GraphModule`` holds the original submodules, a fused module under its convolution's name (so
-the state_dict keys stay), so the two models train together. With example
-inputs, both models run (same random state, buffers restored) and must agree.
+saying why; a refusal is a skipped pattern in the :class:`OptimizeReport`, never an error. The
+rewritten ``GraphModule`` holds the original submodules, a fused module under its convolution's
+name (so the state_dict keys stay), so the two models train together. With example inputs, both
+models run (same random state, buffers restored) and must agree.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ _INTERPOLATE = ("input", "size", "scale_factor", "mode", "align_corners", "recom
 
 
 @dataclass
-class Report:
+class OptimizeReport:
     """What :func:`optimize` did: each pattern ``rewritten`` and each ``skipped`` with the reason,
     one readable line each; ``untraceable`` is torch.fx's reason when the model could not be
     traced (and was returned unchanged)."""
@@ -74,7 +74,7 @@ class Report:
 
 def optimize(
     model: nn.Module, example_inputs: Any = None, *, check: bool = True, report: bool = False
-) -> Union[nn.Module, tuple[nn.Module, Report]]:
+) -> Union[nn.Module, tuple[nn.Module, OptimizeReport]]:
     """The model with the patterns tconv fuses or computes faster rewritten (see the module's
     design note), sharing the original's parameters.
 
@@ -83,7 +83,7 @@ def optimize(
         example_inputs: a tensor or a tuple of positional inputs. With ``check``, both models run
             on them and must agree.
         check: compare the outputs on ``example_inputs`` (ignored without them).
-        report: also return the :class:`Report`.
+        report: also return the :class:`OptimizeReport`.
 
     Returns:
         The optimized module (a ``torch.fx.GraphModule``), or ``(module, report)``. A model
@@ -96,7 +96,7 @@ def optimize(
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module; got {type(model).__name__}")
     inputs = example_inputs if isinstance(example_inputs, tuple) or example_inputs is None else (example_inputs,)
-    found = Report()
+    found = OptimizeReport()
     try:
         graph = _Tracer().trace(model)
     except Exception as error:  # noqa: BLE001 - whatever stops the tracer, the model stays as it is
@@ -136,7 +136,7 @@ def _arguments(node: fx.Node, names: tuple[str, ...]) -> dict[str, Any]:
     return {**dict(zip(names, node.args)), **node.kwargs}
 
 
-def _replace(gm: fx.GraphModule, old: list[fx.Node], module: nn.Module, source: Any, found: Report, what: str) -> None:
+def _replace(gm: fx.GraphModule, old: list[fx.Node], module: nn.Module, source: Any, found: OptimizeReport, what: str) -> None:
     """Put ``module`` in the place of the convolution among ``old`` (same name, so the state_dict
     keeps its keys; a new name where the convolution is called elsewhere too), call it on
     ``source`` where the last of ``old`` was, and erase ``old``."""
@@ -167,7 +167,7 @@ def _upsampling(gm: fx.GraphModule, node: fx.Node) -> Optional[nn.Module]:
     return None
 
 
-def _upsample_conv(gm: fx.GraphModule, node: fx.Node, found: Report) -> None:
+def _upsample_conv(gm: fx.GraphModule, node: fx.Node, found: OptimizeReport) -> None:
     conv = _plain_conv(gm, node)
     up = node.args[0] if conv is not None else None
     upsample = _upsampling(gm, up) if isinstance(up, fx.Node) else None
@@ -176,7 +176,7 @@ def _upsample_conv(gm: fx.GraphModule, node: fx.Node, found: Report) -> None:
         _fuse(gm, [up, node], up.args[0], found, build, "the upsampled tensor has other users")
 
 
-def _conv_pool(gm: fx.GraphModule, node: fx.Node, found: Report) -> None:
+def _conv_pool(gm: fx.GraphModule, node: fx.Node, found: OptimizeReport) -> None:
     pool = _module(gm, node)
     if type(pool) in tnn.TORCH_AVG_POOL.values():
         source = node.args[0] if len(node.args) == 1 and not node.kwargs else None
@@ -196,7 +196,7 @@ def _conv_pool(gm: fx.GraphModule, node: fx.Node, found: Report) -> None:
         _fuse(gm, [source, node], source.args[0], found, build, "the convolution's output has other users")
 
 
-def _conv_transpose(gm: fx.GraphModule, node: fx.Node, found: Report) -> None:
+def _conv_transpose(gm: fx.GraphModule, node: fx.Node, found: OptimizeReport) -> None:
     module = _module(gm, node)
     if type(module) in tnn.TORCH_CONV_TRANSPOSE.values():
         try:
@@ -217,7 +217,7 @@ def _plain_conv(gm: fx.GraphModule, node: fx.Node) -> Optional[nn.Module]:
     return conv if type(conv) in tnn.TORCH_CONV.values() and len(node.args) == 1 and not node.kwargs else None
 
 
-def _fuse(gm: fx.GraphModule, old: list[fx.Node], source: Any, found: Report, build: Callable[[], nn.Module], shared: str) -> None:
+def _fuse(gm: fx.GraphModule, old: list[fx.Node], source: Any, found: OptimizeReport, build: Callable[[], nn.Module], shared: str) -> None:
     """Replace the pair ``old`` by ``build()``, unless the first one's result is ``shared`` or
     the module refuses (both reported)."""
     if not _only_user(*old):
@@ -231,7 +231,7 @@ def _fuse(gm: fx.GraphModule, old: list[fx.Node], source: Any, found: Report, bu
     _replace(gm, old, module, source, found, " + ".join(node.name for node in old))
 
 
-def _left_alone(gm: fx.GraphModule, found: Report) -> None:
+def _left_alone(gm: fx.GraphModule, found: OptimizeReport) -> None:
     """Report the upsamplings and average poolings no rewrite took, and why."""
     for node in gm.graph.nodes:
         if node.name in found._seen:

@@ -28,17 +28,24 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::FutureWarning"),
 ]
 
-MODULES = {
-    "conv_transpose same s2": lambda: tconv.nn.ConvTranspose2d(4, 6, 3, stride=2, padding="same"),
-    "conv_transpose k4 s2 p1": lambda: tconv.nn.ConvTranspose2d(4, 6, 4, stride=2, padding=1, groups=2),
-    "upsample_conv nearest": lambda: tconv.nn.UpsampleConv2d(4, 6, 3, padding=1),
-    "upsample_conv bilinear reflect": lambda: tconv.nn.UpsampleConv2d(
-        4, 6, 3, mode="bilinear", align_corners=False, padding="same", padding_mode="reflect"
+X2 = (2, 4, 7, 6)
+MODULES = {  # name: (module, input shape)
+    "conv_transpose same s2": (lambda: tconv.nn.ConvTranspose2d(4, 6, 3, stride=2, padding="same"), X2),
+    "conv_transpose k4 s2 p1": (lambda: tconv.nn.ConvTranspose2d(4, 6, 4, stride=2, padding=1, groups=2), X2),
+    "conv_transpose 1d same_lower": (lambda: tconv.nn.ConvTranspose1d(4, 6, 4, stride=3, padding="same_lower"), (2, 4, 9)),
+    "upsample_conv nearest": (lambda: tconv.nn.UpsampleConv2d(4, 6, 3, padding=1), X2),
+    "upsample_conv bilinear reflect": (
+        lambda: tconv.nn.UpsampleConv2d(4, 6, 3, mode="bilinear", align_corners=False, padding="same", padding_mode="reflect"),
+        X2,
     ),
-    "conv_pool": lambda: tconv.nn.ConvPool2d(4, 6, 3, padding=1),
-    "custom mul/sum": lambda: tconv.nn.CustomConv2d(4, 6, 3, padding=1),
-    "custom abs_diff/sum": lambda: tconv.nn.CustomConv2d(4, 6, 3, padding=1, combine="abs_diff"),
-    "custom add/max reflect": lambda: tconv.nn.CustomConv2d(4, 6, 3, padding=1, combine="add", reduce="max", padding_mode="reflect"),
+    "upsample_conv 3d": (lambda: tconv.nn.UpsampleConv3d(4, 6, 3, padding=1), (1, 4, 3, 4, 5)),
+    "conv_pool": (lambda: tconv.nn.ConvPool2d(4, 6, 3, padding=1), X2),
+    "custom mul/sum": (lambda: tconv.nn.CustomConv2d(4, 6, 3, padding=1), X2),
+    "custom abs_diff/sum": (lambda: tconv.nn.CustomConv2d(4, 6, 3, padding=1, combine="abs_diff"), X2),
+    "custom add/max reflect": (
+        lambda: tconv.nn.CustomConv2d(4, 6, 3, padding=1, combine="add", reduce="max", padding_mode="reflect"),
+        X2,
+    ),
 }
 
 
@@ -64,7 +71,8 @@ def _check(model: nn.Module, x: torch.Tensor) -> None:
 @pytest.mark.parametrize("name", MODULES)
 def test_module_exports_to_standard_operators(name):
     torch.manual_seed(0)
-    _check(MODULES[name](), torch.randn(2, 4, 7, 6))
+    module, shape = MODULES[name]
+    _check(module(), torch.randn(shape))
 
 
 def test_optimized_model_exports():

@@ -7,7 +7,7 @@ from typing import Optional
 import torch
 
 from ..dispatch import Choice
-from ..functional import cached_plan, check_tensors, static_shape, tensor_facts
+from ..functional import autocast_operands, cached_plan, check_tensors, static_shape, tensor_facts
 from . import CUSTOM
 from .plan import CustomPlan, plan_custom_conv
 
@@ -44,6 +44,7 @@ def custom_conv(
         stride=stride, padding=padding, dilation=dilation, groups=groups, combine=combine, reduce=reduce,
         padding_mode=padding_mode, max_memory=max_memory,
     )
+    input, weight, bias = autocast_operands(input, weight, bias)
     plan, batched, unbatched = _prepare(ndim, input, weight, bias, arguments)
     out = CUSTOM.select(plan, algorithm).run(plan, batched, weight, bias)
     return out.squeeze(0) if unbatched else out
@@ -53,6 +54,7 @@ def explain_custom(input: torch.Tensor, weight: torch.Tensor, bias: Optional[tor
     """Which algorithm :func:`custom_conv2d` (or 1d, 3d, by the weight) runs for these arguments
     (its keyword arguments), and why the others don't."""
     ndim = weight.dim() - 2 if isinstance(weight, torch.Tensor) else 0
+    input, weight, bias = autocast_operands(input, weight, bias)
     plan, _, _ = _prepare(ndim, input, weight, bias, arguments)
     return CUSTOM.decide(plan, algorithm)
 

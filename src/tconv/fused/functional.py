@@ -7,7 +7,7 @@ from typing import Callable, Optional
 import torch
 
 from ..dispatch import Choice
-from ..functional import cached_plan, check_tensors, static_shape, tensor_facts
+from ..functional import autocast_operands, cached_plan, check_tensors, static_shape, tensor_facts
 from . import FUSED
 from .plan import FusedPlan, plan_conv_pool, plan_upsample_conv
 
@@ -26,6 +26,7 @@ def _prepare(op: str, ndim: int, input, weight, bias, arguments: dict) -> tuple[
 
 def fused(op: str, ndim: int, input, weight, bias, *, algorithm: str = "auto", **arguments) -> torch.Tensor:
     """Run ``op`` (``"upsample_conv"`` or ``"conv_pool"``) with ``ndim`` spatial axes."""
+    input, weight, bias = autocast_operands(input, weight, bias)
     plan, batched, unbatched = _prepare(op, ndim, input, weight, bias, arguments)
     out = FUSED.select(plan, algorithm).run(plan, batched, weight, bias)
     return out.squeeze(0) if unbatched else out
@@ -37,6 +38,7 @@ def explain_fused(op: str, input: torch.Tensor, weight: torch.Tensor, bias: Opti
     if op not in _PLANNERS:
         raise ValueError(f"op: expected one of {', '.join(map(repr, _PLANNERS))}; got {op!r}")
     ndim = weight.dim() - 2 if isinstance(weight, torch.Tensor) else 0
+    input, weight, bias = autocast_operands(input, weight, bias)
     plan, _, _ = _prepare(op, ndim, input, weight, bias, arguments)
     return FUSED.decide(plan, algorithm)
 
