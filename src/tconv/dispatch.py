@@ -1,15 +1,15 @@
 """Dispatch: the algorithms of one op family, and how one of them is chosen for a plan.
 
 Each op family (transposed convolutions in :mod:`tconv.algorithms`, fused resampling convolutions
-in :mod:`tconv.fused`) has a :class:`Dispatcher`: its algorithms by name and an order of
-preference. A forced name runs that algorithm or raises with its reasons; ``"auto"`` takes the
-first capable algorithm in the order of preference; when none can run, the error lists every
-algorithm's reasons. Plans are hashable, so decisions are cached per plan. While a model is being
-exported (``torch.export``, ``torch.onnx.export``), ``"auto"`` takes the family's ``portable``
-algorithm instead: one made of standard operators that exporters and runtimes know. Families
-whose fast algorithms are eager kernels (cached tables, strips written in place) take it under
-``torch.compile`` too: inductor fuses the plain composition itself, and those kernels would break
-its graph.
+in :mod:`tconv.fused`, custom convolutions in :mod:`tconv.custom`) has a :class:`Dispatcher`: its
+algorithms by name and an order of preference. A forced name runs that algorithm or raises with
+its reasons; ``"auto"`` takes the first capable algorithm in the order of preference; when none
+can run, the error lists every algorithm's reasons. Plans are hashable, so decisions are cached
+per plan. While a model is being exported (``torch.export``, ``torch.onnx.export``), ``"auto"``
+takes the family's ``portable`` algorithm instead: one made of standard operators that exporters
+and runtimes know. Families whose fast algorithms are eager kernels (cached tables, strips
+written in place) take it under ``torch.compile`` too: inductor fuses the plain composition
+itself, and those kernels would break its graph.
 """
 
 from __future__ import annotations
