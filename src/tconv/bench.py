@@ -47,8 +47,9 @@ order; it sees PyTorch's CPU allocator only, not libraries allocating on their o
 Timing
 ------
 Times are medians from :class:`torch.utils.benchmark.Timer` (which synchronises the GPU). Every
-callable of a row is called once to warm up (caches, autotuning, compiling), then timed twice, the columns alternating, and the lower median is kept, so that
-ratios stay fair on a shared machine.
+callable of a row is called once to warm up (caches, autotuning, compiling), then timed twice,
+the columns alternating, and the lower median is kept, so that ratios stay fair on a shared
+machine.
 
 Tiny runs
 ---------

@@ -3,11 +3,11 @@
 The forward and backward of a chunk (:func:`.kernel.forward`, :func:`.kernel.backward`) are traced
 with ``make_fx`` and compiled into fused loops that never store the expanded tensor, so presets
 run as one chunk (but ``logsumexp``, see :data:`STORING`). Callables keep the plan's chunks: what
-they do inside is theirs. Each traced
-graph has its own code, so every problem has its own compiled kernel (no shared recompile limit);
-kernels are cached per plan, role and argument layout. Compiling takes seconds the first time a
-problem is seen; :func:`set_compile` switches the algorithm off. If compiling a problem fails,
-that problem runs eagerly (with a warning) and ``compiled`` declines it from then on.
+they do inside is theirs. Each traced graph has its own code, so every problem has its own
+compiled kernel (no shared recompile limit); kernels are cached per plan, role and argument
+layout. Compiling takes seconds the first time a problem is seen; :func:`set_compile` switches
+the algorithm off. If compiling a problem fails, that problem runs eagerly (with a warning) and
+``compiled`` declines it from then on.
 """
 
 from __future__ import annotations
