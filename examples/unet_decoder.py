@@ -11,7 +11,7 @@ import sys
 import torch
 from torch import nn
 
-from common import optimize_and_measure
+from measure import optimize_and_measure
 
 
 class UpBlock(nn.Module):
