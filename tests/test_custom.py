@@ -194,6 +194,17 @@ def test_compiled_equals_reference(cfg, compiling):
     assert error <= TOLERANCE[torch.float32], f"compiled on {cfg}: relative error {error:.3g}"
 
 
+def test_compiling_under_warnings_as_errors_and_inference_mode(compiling):
+    """The compiler's own notices (deprecations, dynamo's) must not make a compile fail."""
+    x, w = torch.randn(2, 3, 7, 5), torch.randn(4, 3, 2, 3, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with torch.inference_mode():
+            tconv.custom_conv2d(x, w, padding=1, combine="sq_diff", reduce="min")
+        tconv.custom_conv2d(x, w, padding=1, combine="sq_diff", reduce="min").sum().backward()
+    assert tconv.explain_custom(x, w, padding=1, combine="sq_diff", reduce="min").algorithm.name == "compiled"
+
+
 def test_compiling_that_fails_runs_eagerly_and_is_declined(monkeypatch, compiling):
     def broken(*args, **kwargs):
         raise RuntimeError("no compiler here")

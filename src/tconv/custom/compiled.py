@@ -77,9 +77,11 @@ class CompiledKernels(Kernels):
             compiled = _compiled.get(key)
         if compiled is None:
             try:
-                graph = make_fx(eager, tracing_mode="fake")(*args)
-                compiled = torch.compile(graph, fullgraph=True, dynamic=False)
-                result = compiled(*args)
+                with warnings.catch_warnings():  # the compiler's own notices must not fail it under -W error
+                    warnings.simplefilter("ignore")
+                    graph = make_fx(eager, tracing_mode="fake")(*args)
+                    compiled = torch.compile(graph, fullgraph=True, dynamic=False)
+                    result = compiled(*args)
             except Exception as error:  # noqa: BLE001 - any failure of the compiler falls back to eager
                 reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
                 _failed[self.plan] = reason
