@@ -158,6 +158,20 @@ def test_mul_sum_is_torch_conv_bit_for_bit(ndim, arguments, dtype):
         assert torch.equal(a, e)
 
 
+def test_mul_sum_fast_path_refuses_what_the_planned_path_refuses():
+    """``mul``/``sum`` with plain arguments calls ``F.convNd`` without planning; whatever PyTorch
+    would accept but tconv refuses (bools, one int for two axes, complex) still gets tconv's error."""
+    x, w = torch.randn(1, 4, 6, 6), torch.randn(2, 4, 3, 3)
+    for arguments, error in [(dict(groups=True), TypeError), (dict(padding=(1,)), ValueError), (dict(stride=0), ValueError)]:
+        with pytest.raises(error):
+            tconv.custom_conv2d(x, w, **arguments)
+    with pytest.raises(TypeError, match="floating-point"):
+        tconv.custom_conv2d(x.to(torch.complex64), w.to(torch.complex64))
+    with pytest.raises(ValueError, match="input: has 4 channels"):
+        tconv.custom_conv2d(x, torch.randn(2, 3, 3, 3))
+    assert torch.equal(tconv.custom_conv2d(x[0], w, padding=1), F.conv2d(x[0], w, padding=1))
+
+
 def test_mul_sum_picks_the_conv_algorithm():
     x, w = torch.randn(1, 4, 8, 8), torch.randn(4, 4, 3, 3)
     assert tconv.explain_custom(x, w).algorithm.name == "conv"

@@ -9,6 +9,7 @@ import torch
 from ..dispatch import Choice
 from ..functional import autocast_operands, cached_plan, check_tensors, static_shape, tensor_facts
 from . import CUSTOM
+from .conv import CONV
 from .plan import CustomPlan, plan_custom_conv
 
 _WEIGHT = "(out_channels, in_channels // groups, *kernel_size)"
@@ -40,6 +41,10 @@ def custom_conv(
     algorithm: str = "auto",
 ) -> torch.Tensor:
     """A custom convolution with ``ndim`` spatial axes; see :func:`custom_conv2d`."""
+    if combine in (None, "mul") and reduce == "sum" and padding_mode == "zeros" and max_memory is None and algorithm == "auto":
+        out = _torch_conv(ndim, input, weight, bias, stride, padding, dilation, groups)
+        if out is not None:
+            return out
     arguments = dict(
         stride=stride, padding=padding, dilation=dilation, groups=groups, combine=combine, reduce=reduce,
         padding_mode=padding_mode, max_memory=max_memory,
@@ -48,6 +53,23 @@ def custom_conv(
     plan, batched, unbatched = _prepare(ndim, input, weight, bias, arguments)
     out = CUSTOM.select(plan, algorithm).run(plan, batched, weight, bias)
     return out.squeeze(0) if unbatched else out
+
+
+def _torch_conv(ndim: int, input, weight, bias, stride, padding, dilation, groups) -> Optional[torch.Tensor]:
+    """``mul``/``sum`` with zero padding is ``F.convNd`` itself (the ``conv`` algorithm would call
+    exactly it), run here without planning: about 17 µs less per call. Only for arguments plain
+    enough that PyTorch refuses whatever tconv refuses (ints, tuples of one int per axis, real
+    floating-point tensors); None when they are not, or when PyTorch refuses them, so that the
+    planned path raises tconv's own error."""
+    plain = lambda v: type(v) is int or (type(v) is tuple and len(v) == ndim and all(type(i) is int for i in v))  # noqa: E731
+    if not (plain(stride) and plain(padding) and plain(dilation) and type(groups) is int and isinstance(input, torch.Tensor)):
+        return None
+    if not input.is_floating_point():
+        return None
+    try:
+        return CONV[ndim](input, weight, bias, stride, padding, dilation, groups)
+    except (RuntimeError, TypeError, ValueError):
+        return None
 
 
 def explain_custom(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, *, algorithm: str = "auto", **arguments) -> Choice:
