@@ -24,7 +24,6 @@ import torch.nn.functional as F
 import tconv
 from tconv import bench
 from tconv.custom import compiled, testing
-from tconv.custom.functional import custom_conv
 from tconv.custom.plan import COMBINES, REDUCES, plan_custom_conv
 from tconv.custom.testing import Config, compare_with_reference, random_configs, unable
 from tconv.plan import PADDING_MODES
