@@ -78,7 +78,7 @@ import torch.nn.functional as F
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from torch import profiler
+from torch import nn, profiler
 from torch.utils import benchmark
 
 from . import __version__, algorithms, custom, functional, fused
@@ -88,6 +88,7 @@ from .custom.functional import custom_conv, explain_custom
 from .custom.testing import tanh_product
 from .fused.functional import explain_fused
 from .fused.functional import fused as run_fused
+from .optimize import optimize
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 AMP_DEFAULT = {"cuda": torch.float16, "cpu": torch.bfloat16}
@@ -532,7 +533,7 @@ RESAMPLE = Suite(
     memory=True,
 )
 
-class Decoder(torch.nn.Module):
+class Decoder(nn.Module):
     """A decoder from ``[B, C, 16, 16]`` to ``[B, C/8, 128, 128]``, channels halving as the
     resolution doubles, in the patterns ``tconv.optimize`` rewrites: nearest ×2 + conv 3×3
     (C → C/2), conv 3×3 + average pool 2, a k4 s2 p1 transposed conv, ``F.interpolate`` nearest ×2
@@ -541,7 +542,6 @@ class Decoder(torch.nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         c2, c4, c8 = max(2, channels // 2), max(2, channels // 4), max(2, channels // 8)
-        nn = torch.nn
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
         self.conv1 = nn.Conv2d(channels, c2, 3, padding=1)
         self.conv2 = nn.Conv2d(c2, c2, 3, padding=1)
@@ -567,8 +567,6 @@ class OptimizeRow(LabelledRow):
     devices: tuple[str, ...] = ("cpu", "cuda")
 
     def build(self, settings: Settings) -> Case:
-        from .optimize import optimize
-
         torch.manual_seed(0)
         shape = settings.shape(*self.input)
         model = Decoder(shape[1]).to(settings.device, settings.dtype)

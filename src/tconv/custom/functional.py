@@ -41,7 +41,8 @@ def custom_conv(
     algorithm: str = "auto",
 ) -> torch.Tensor:
     """A custom convolution with ``ndim`` spatial axes; see :func:`custom_conv2d`."""
-    if combine in (None, "mul") and reduce == "sum" and padding_mode == "zeros" and max_memory is None and algorithm == "auto":
+    plain_conv = combine is None or _named(combine, "mul")
+    if plain_conv and _named(reduce, "sum") and _named(padding_mode, "zeros") and max_memory is None and _named(algorithm, "auto"):
         out = _torch_conv(ndim, input, weight, bias, stride, padding, dilation, groups)
         if out is not None:
             return out
@@ -53,6 +54,11 @@ def custom_conv(
     plan, batched, unbatched = _prepare(ndim, input, weight, bias, arguments)
     out = CUSTOM.select(plan, algorithm).run(plan, batched, weight, bias)
     return out.squeeze(0) if unbatched else out
+
+
+def _named(value: object, name: str) -> bool:
+    """``value`` is the string ``name`` (compared only when it is a string: arrays compare oddly)."""
+    return isinstance(value, str) and value == name
 
 
 def _torch_conv(ndim: int, input, weight, bias, stride, padding, dilation, groups) -> Optional[torch.Tensor]:
