@@ -417,6 +417,7 @@ BAD = [
     (dict(combine="times"), ValueError, "combine: unknown preset 'times'"),
     (dict(reduce="median"), ValueError, "reduce: unknown preset 'median'"),
     (dict(combine=3), TypeError, "combine: expected a preset name"),
+    (dict(combine=torch.ones(2)), TypeError, "combine: expected a preset name"),
     (dict(reduce=["sum"]), TypeError, "reduce: expected a preset name"),
     (dict(combine=_shape_changer), ValueError, "combine"),
     (dict(reduce=_keeps_dim), ValueError, "reduce"),
