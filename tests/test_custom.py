@@ -22,8 +22,9 @@ import torch
 import torch.nn.functional as F
 
 import tconv
+import tconv.compiling
 from tconv import bench
-from tconv.custom import compiled, testing
+from tconv.custom import testing
 from tconv.custom.plan import COMBINES, REDUCES, plan_custom_conv
 from tconv.custom.testing import Config, compare_with_reference, random_configs, unable
 from tconv.plan import PADDING_MODES
@@ -222,8 +223,8 @@ def test_compiling_that_fails_runs_eagerly_and_is_declined(monkeypatch, compilin
     def broken(*args, **kwargs):
         raise RuntimeError("no compiler here")
 
-    monkeypatch.setattr(compiled, "_failed", {})
-    monkeypatch.setattr(torch, "compile", broken)
+    monkeypatch.setattr(tconv.compiling, "_failed", {})
+    monkeypatch.setattr(torch._inductor, "compile", broken)
     x, w = torch.randn(1, 3, 9, 5, dtype=torch.float64), torch.randn(5, 3, 2, 2, dtype=torch.float64)
     with pytest.warns(RuntimeWarning, match="no compiler here"):
         out = tconv.custom_conv2d(x, w, combine="abs_diff", algorithm="compiled")

@@ -37,7 +37,7 @@ def test_auto_takes_the_first_capable_algorithm_in_the_order_of_preference(plan)
 def test_every_algorithm_is_declared_and_ordered():
     for name, algorithm in algorithms.ALGORITHMS.items():
         assert algorithm.name == name and algorithm.description
-        assert name == "reference" or name in heuristics.preference(PLAN)
+        assert name == "reference" or name in heuristics.preference(PLAN) + heuristics.preference(DEPTHWISE)
     assert not algorithms.ALGORITHMS["reference"].auto
 
 

@@ -30,7 +30,7 @@ One path for data::
 from . import algorithms, nn
 from .algorithms import NoAlgorithmError
 from .algorithms.autotune import set_autotune
-from .custom.compiled import set_compile
+from .compiling import set_compile
 from .custom.functional import custom_conv1d, custom_conv2d, custom_conv3d, explain_custom
 from .functional import conv_transpose1d, conv_transpose2d, conv_transpose3d, explain
 from .fused.functional import (

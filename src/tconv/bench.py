@@ -122,6 +122,7 @@ class Settings:
     amp: Optional[torch.dtype] = None
     channels_last: bool = False
     backward: bool = False
+    bias: bool = False
     quick: bool = False
     tiny: bool = False
     algorithm: str = "auto"
@@ -194,6 +195,7 @@ class Settings:
             "amp": _dtype_name(self.amp),
             "channels_last": self.channels_last,
             "pass": self.pass_name,
+            "bias": self.bias,
             "threads": self.threads,
             "algorithm": self.algorithm,
             "autotune": autotune_enabled(),
@@ -325,18 +327,19 @@ class UpsampleRow:
         x = settings.tensor(shape, generator)
         w_up = settings.tensor((c, 1, 2, 2), generator)
         w_conv = settings.tensor((c, 1, 3, 3), generator)
-        tconv, algorithm = _tconv(settings, 2, x, w_up, None, 2, 0, 0, c)
+        b = settings.tensor((c,), generator) if settings.bias else None
+        tconv, algorithm = _tconv(settings, 2, x, w_up, b, 2, 0, 0, c)
         with torch.no_grad(), settings.autocast():
-            out = F.conv_transpose2d(x, w_up, None, 2, 0, 0, c)
+            out = F.conv_transpose2d(x, w_up, b, 2, 0, 0, c)
         methods: dict[str, Union[Method, str]] = {
             "nearest": lambda: F.interpolate(x, scale_factor=2, mode="nearest"),
-            "conv3x3_dw": lambda: F.conv2d(x, w_conv, None, 1, 1, 1, c),
-            "torch_deconv_dw": lambda: F.conv_transpose2d(x, w_up, None, 2, 0, 0, c),
+            "conv3x3_dw": lambda: F.conv2d(x, w_conv, b, 1, 1, 1, c),
+            "torch_deconv_dw": lambda: F.conv_transpose2d(x, w_up, b, 2, 0, 0, c),
             "bilinear": lambda: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False),
             "tconv": tconv,
             "copy": plain_copy(settings, reads=(x, w_up), writes=(out,)),
         }
-        return Case(str(list(shape)), (x, w_up, w_conv), methods, algorithm)
+        return Case(str(list(shape)), (x, w_up, w_conv) if b is None else (x, w_up, w_conv, b), methods, algorithm)
 
 
 @dataclass(frozen=True)
@@ -363,9 +366,11 @@ class ConvTRow:
         out_channels = shape[1] if depthwise else settings.channels(self.out_channels)
         x = settings.tensor(shape, generator)
         w = settings.tensor((shape[1], out_channels // groups, *(self.kernel,) * ndim), generator)
-        args = (x, w, None, self.stride, self.padding, self.output_padding, groups)
+        b = settings.tensor((out_channels,), generator) if settings.bias else None
+        args = (x, w, b, self.stride, self.padding, self.output_padding, groups)
         tconv, algorithm = _tconv(settings, ndim, *args)
-        return Case(str(list(shape)), (x, w), {"torch": _torch_baseline(*args), "tconv": tconv}, algorithm)
+        inputs = (x, w) if b is None else (x, w, b)
+        return Case(str(list(shape)), inputs, {"torch": _torch_baseline(*args), "tconv": tconv}, algorithm)
 
 
 def _torch_baseline(x, w, bias, stride, padding, output_padding, groups) -> Method:
@@ -826,7 +831,7 @@ def _header(settings: Settings) -> str:
     layout = "channels_last" if settings.channels_last else "contiguous"
     dtype = f"amp {_dtype_name(settings.amp)}" if settings.amp else _dtype_name(settings.dtype)
     return (
-        f"tconv bench: {settings.pass_name}, {settings.device}, {dtype}, {layout}, "
+        f"tconv bench: {settings.pass_name}, {settings.device}, {dtype}, {layout}, {'with' if settings.bias else 'no'} bias, "
         f"{settings.threads} threads, algorithm={settings.algorithm}{' (autotune)' if autotune_enabled() else ''}, "
         f"torch {torch.__version__}"
     )

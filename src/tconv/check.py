@@ -3,15 +3,15 @@
 The transposed-convolution algorithms run on :mod:`tconv.testing`'s random problems against the
 float64 reference; the fused resampling algorithms on :mod:`tconv.fused.testing`'s against the
 plain torch composition in float64; the custom-convolution algorithms on
-:mod:`tconv.custom.testing`'s against the unfold recipe in float64 (``compiled`` on every
-:data:`COMPILED_EVERY`-th problem: it compiles a kernel per problem).
+:mod:`tconv.custom.testing`'s against the unfold recipe in float64. Algorithms that compile a
+kernel per problem (seconds each) check their first :data:`COMPILED_CASES` problems.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import torch
 from rich.console import Console
@@ -19,6 +19,7 @@ from rich.progress import track
 from rich.table import Table
 
 from . import algorithms, custom, fused
+from .algorithms.base import Algorithm
 from .custom import testing as custom_testing
 from .fused.testing import Config, compare_with_composition, random_configs, torch_accepts, unable
 from .testing import TOLERANCE, Case, compare_with_reference, random_cases, supports
@@ -30,8 +31,8 @@ TITLES = {
     "fused": "upsample_conv, conv_pool: forward and gradients against the float64 composition",
     "custom": "custom_conv: forward and gradients against the float64 unfold recipe",
 }
-#: ``compiled`` compiles a kernel per problem (seconds): it checks every this many custom problems.
-COMPILED_EVERY = 100
+#: Problems an algorithm that compiles per problem checks, per dtype.
+COMPILED_CASES = 3
 
 
 @dataclass
@@ -78,7 +79,7 @@ def run_check(count: int = 300, seed: int = 0, dtypes: tuple[torch.dtype, ...] =
         return compare_with_composition(cfg, name, dtype, seed=seed + index)
 
     def customized(index: int, cfg: custom_testing.Config, name: str, dtype: torch.dtype) -> Optional[float]:
-        if custom_testing.unable(cfg, dtype)[name] or (name == "compiled" and index % COMPILED_EVERY):
+        if custom_testing.unable(cfg, dtype)[name]:
             return None
         return custom_testing.compare_with_reference(cfg, name, dtype, seed=seed + index)
 
@@ -90,11 +91,17 @@ def run_check(count: int = 300, seed: int = 0, dtypes: tuple[torch.dtype, ...] =
     return rows
 
 
-def _measure(ops: str, names: Sequence[str], dtypes: Sequence[torch.dtype], cases: Sequence, error: Callable[..., Optional[float]]) -> list[Row]:
-    """A row per (name, dtype), filled with ``error(index, case, name, dtype)`` on every case (``None``: skipped)."""
-    rows = [Row(ops, name, dtype) for name in names for dtype in dtypes]
+def _measure(
+    ops: str, family: Mapping[str, Algorithm], dtypes: Sequence[torch.dtype], cases: Sequence, error: Callable[..., Optional[float]]
+) -> list[Row]:
+    """A row per (algorithm, dtype), filled with ``error(index, case, name, dtype)`` on every case
+    (``None``: skipped); compiling algorithms stop after :data:`COMPILED_CASES`."""
+    rows = [Row(ops, name, dtype) for name in family for dtype in dtypes]
     for index, case in enumerate(track(cases, description=f"checking {ops}", transient=True)):
         for row in rows:
+            if family[row.algorithm].compiles and row.cases >= COMPILED_CASES:
+                row.skipped += 1
+                continue
             value = error(index, case, row.algorithm, row.dtype)
             if value is None:
                 row.skipped += 1

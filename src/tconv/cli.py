@@ -34,6 +34,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     option("--channels-last", action="store_true", help="channels_last (channels_last_3d) tensors")
     option("--amp", action="store_true", help="float32 tensors under torch.autocast in the low-precision --dtype")
     option("--backward", action="store_true", help="time forward+backward instead of forward")
+    option("--bias", action="store_true", help="give the transposed convolutions of the upsample and convt suites a bias (nn.ConvTransposeNd's default)")
     option("--quick", action="store_true", help="fewer rows and shorter timing")
     option("--algorithm", default="auto", help="the tconv algorithm to time (default: auto)")
     option("--min-run-time", type=float, help="seconds of timing per measurement (default 0.5; 0.1 with --quick)")
@@ -65,6 +66,7 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         amp=(dtype or AMP_DEFAULT[args.device]) if args.amp else None,
         channels_last=args.channels_last,
         backward=args.backward,
+        bias=args.bias,
         quick=args.quick,
         tiny=args.tiny,
         algorithm=args.algorithm,

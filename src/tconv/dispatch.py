@@ -24,6 +24,15 @@ if TYPE_CHECKING:
     from .algorithms.base import Algorithm
 
 
+_DISPATCHERS: list[Dispatcher] = []
+
+
+def forget_decisions() -> None:
+    """Clear every dispatcher's cached decisions (after a switch changed what algorithms can run)."""
+    for dispatcher in _DISPATCHERS:
+        dispatcher.decide.cache_clear()
+
+
 class NoAlgorithmError(ValueError):
     """No algorithm can run a plan (or the forced one cannot); the message lists every reason."""
 
@@ -72,6 +81,7 @@ class Dispatcher:
         self.portable = portable
         self.portable_when_compiling = portable_when_compiling
         self.decide = functools.lru_cache(maxsize=4096)(self._decide)
+        _DISPATCHERS.append(self)
 
     def get(self, name: str) -> Algorithm:
         try:

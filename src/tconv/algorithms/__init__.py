@@ -20,11 +20,12 @@ from .gemm import Gemm
 from .native import Native
 from .native_channels_last import NativeChannelsLast
 from .nonoverlap import Nonoverlap
+from .nonoverlap_compiled import NonoverlapCompiled
 from .reference import Reference
 from .subpixel import Subpixel
 
 TRANSPOSED = Dispatcher(
-    (Native(), NativeChannelsLast(), Nonoverlap(), Subpixel(), Gemm(), Reference()), heuristics.preference, lambda plan: "native",
+    (Native(), NativeChannelsLast(), Nonoverlap(), NonoverlapCompiled(), Subpixel(), Gemm(), Reference()), heuristics.preference, lambda plan: "native",
     portable_when_compiling=True,
 )
 ALGORITHMS: dict[str, Algorithm] = TRANSPOSED.algorithms

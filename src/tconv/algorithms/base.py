@@ -14,12 +14,14 @@ class Algorithm:
 
     Subclasses set ``name`` and ``description``, extend :meth:`why_not` with the reasons a plan is
     out of their reach, and implement :meth:`run`. ``auto`` is False for algorithms that only run
-    when forced by name (the reference).
+    when forced by name (the reference); ``compiles`` marks algorithms whose kernels
+    :mod:`tconv.compiling` compiles per problem (seconds the first time).
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
     auto: ClassVar[bool] = True
+    compiles: ClassVar[bool] = False
     device_types: ClassVar[frozenset[str]] = frozenset({"cpu", "cuda"})
 
     def why_not(self, plan: ConvTransposePlan) -> list[str]:

@@ -63,26 +63,39 @@ class Native(Algorithm):
         self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
     ) -> torch.Tensor:
         call = torch_call(plan.windows, plan.stride, plan.dilation)
+        late_bias = bias if bias is not None and (call.zeros or bias_apart(plan, call)) else None
+        inner_bias = None if late_bias is not None else bias
         if plan.lean and call.exact and in_halves(plan) and plan.ndim == 2 and plan.groups == 1:
             out = torch.empty(plan.output_shape, dtype=input.dtype, device=input.device)
             for part, target in zip(input.chunk(2), out.chunk(2)):
                 torch.ops.aten.convolution.out(
-                    part, weight, bias, plan.stride, call.padding, plan.dilation, True, call.output_padding, plan.groups, out=target
+                    part, weight, inner_bias, plan.stride, call.padding, plan.dilation, True, call.output_padding, plan.groups, out=target
                 )
+        else:
+            out = _TORCH_OPS[plan.ndim](
+                input,
+                weight,
+                inner_bias,
+                stride=plan.stride,
+                padding=call.padding,
+                output_padding=call.output_padding,
+                groups=plan.groups,
+                dilation=plan.dilation,
+            )
+        if call.exact and late_bias is None:
             return out
-        out = _TORCH_OPS[plan.ndim](
-            input,
-            weight,
-            None if call.zeros else bias,
-            stride=plan.stride,
-            padding=call.padding,
-            output_padding=call.output_padding,
-            groups=plan.groups,
-            dilation=plan.dilation,
-        )
-        if call.exact:
-            return out
-        return finish_window(out, plan, call.crops, call.zeros, bias if call.zeros else None)
+        return finish_window(out, plan, call.crops, call.zeros, late_bias)
+
+
+def bias_apart(plan: ConvTransposePlan, call: TorchCall) -> bool:
+    """Whether PyTorch's call runs without the bias, added afterwards. On the CPU, oneDNN's
+    transposed convolution with a bias took 1.15-5x its time without one when groups > 1, or an
+    axis has stride 1 or an output length its stride does not divide (BENCHMARKS.md); there the
+    bias costs one pass over the output afterwards."""
+    if not plan.has_bias or plan.device_type != "cpu":
+        return False
+    lengths = (w.full + op - 2 * p for w, p, op in zip(plan.windows, call.padding, call.output_padding))
+    return plan.groups > 1 or any(s == 1 or length % s for s, length in zip(plan.stride, lengths))
 
 
 def finish_window(
@@ -99,9 +112,10 @@ def finish_window(
             out = out.narrow(axis, crop_begin, out.shape[axis] - crop_begin - crop_end)
     if zeros:
         out = F.pad(out, zeros)
-    if bias is not None:
-        out = out + bias.view(-1, *(1,) * plan.ndim)
-    return out.contiguous(memory_format=plan.memory_format)
+    out = out.contiguous(memory_format=plan.memory_format)
+    if bias is not None:  # in place: no convolution's backward needs its output
+        out = out.add_(bias.view(-1, *(1,) * plan.ndim))
+    return out
 
 
 class TorchCall(NamedTuple):

@@ -42,17 +42,9 @@ class Nonoverlap(Algorithm):
         groups, out_per_group = plan.groups, plan.out_channels // plan.groups
         in_per_group = plan.in_channels // groups
         strides = [axis.stride for axis in axes]
-
-        x, zero_rows = input, []
-        for dim, axis in enumerate(axes, start=2):  # rows first_row ... first_row + rows - 1, zeros past the input
-            begin, end = (min(row, x.shape[dim]) for row in (axis.first_row, axis.first_row + axis.rows))
-            x = x.narrow(dim, begin, end - begin)
-            zero_rows.append(axis.rows - (end - begin))
-        if any(zero_rows):
-            x = F.pad(x, [amount for rows in reversed(zero_rows) for amount in (0, rows)])
+        x = block_input(plan, input)
         rows = list(x.shape[2:])
-        # block weight (g, Cin/g, Cout/g, s1, ..., sd): phase r of each axis takes tap tap_of[r][0]
-        block = gather_taps(weight, [axis.tap_of for axis in axes]).reshape(groups, in_per_group, out_per_group, *strides)
+        block = block_weight(plan, weight)
 
         # logical block dims: (N, g, Cout/g, r1, s1, ..., rd, sd); channels-last keeps them in
         # the order (N, r1, s1, ..., rd, sd, g, Cout/g) in memory
@@ -84,8 +76,38 @@ class Nonoverlap(Algorithm):
             out = blocks.reshape(flat_shape).movedim(-1, 1)
         else:
             out = blocks.reshape(flat_shape[0], flat_shape[-1], *flat_shape[1:-1])
-        crops = []  # the blocks cover rows * stride samples from first_row * stride; crop to the window
-        for axis, window in zip(axes, plan.windows):
-            begin = window.begin - axis.first_row * axis.stride
-            crops.append((begin, axis.rows * axis.stride - begin - window.length))
-        return finish_window(out, plan, tuple(crops), (), None) if any(map(any, crops)) else out
+        return crop_to_window(plan, out)
+
+
+def block_input(plan: ConvTransposePlan, input: torch.Tensor) -> torch.Tensor:
+    """The input rows whose blocks the window touches, ``first_row … first_row + rows - 1`` per
+    axis, with zeros for rows past the input."""
+    x, zero_rows = input, []
+    for dim, axis in enumerate(plan.phases, start=2):
+        begin, end = (min(row, x.shape[dim]) for row in (axis.first_row, axis.first_row + axis.rows))
+        if (begin, end) != (0, x.shape[dim]):
+            x = x.narrow(dim, begin, end - begin)
+        zero_rows.append(axis.rows - (end - begin))
+    if any(zero_rows):
+        x = F.pad(x, [amount for rows in reversed(zero_rows) for amount in (0, rows)])
+    return x
+
+
+def block_weight(plan: ConvTransposePlan, weight: torch.Tensor) -> torch.Tensor:
+    """The block weight ``(g, Cin/g, Cout/g, s1, …, sd)``: phase ``r`` of each axis takes its one tap."""
+    groups, axes = plan.groups, plan.phases
+    if all(axis.tap_of == tuple((r,) for r in range(axis.stride)) for axis in axes):  # kernel = stride: the weight itself
+        block = weight
+    else:
+        block = gather_taps(weight, [axis.tap_of for axis in axes])
+    return block.reshape(groups, plan.in_channels // groups, plan.out_channels // groups, *(axis.stride for axis in axes))
+
+
+def crop_to_window(plan: ConvTransposePlan, out: torch.Tensor) -> torch.Tensor:
+    """Blocks ``(N, Cout, rows1 * s1, …)`` cover ``rows * stride`` samples from ``first_row *
+    stride`` per axis: the window out of them."""
+    crops = []
+    for axis, window in zip(plan.phases, plan.windows):
+        begin = window.begin - axis.first_row * axis.stride
+        crops.append((begin, axis.rows * axis.stride - begin - window.length))
+    return finish_window(out, plan, tuple(crops), (), None) if any(map(any, crops)) else out

@@ -17,7 +17,7 @@ rest of the package::
 * ``conv``: the presets that stay linear (``mul``/``add``/``sub`` with ``sum``/``mean``) are
   ordinary convolutions; ``mul`` with ``sum`` *is* ``F.convNd``.
 * ``compiled``: the kernel compiled by ``torch.compile`` into fused loops (seconds to compile
-  per problem, then the fastest; :func:`.compiled.set_compile` turns it off).
+  per problem, then the fastest; :func:`tconv.set_compile` turns it off).
 * ``chunked``: the kernel in eager PyTorch, chunk by chunk; runs everything.
 * ``unfold`` (the recipe) and ``reference`` (it in float64, the definition) run only when forced.
 * :data:`CUSTOM` is the dispatcher (see :mod:`tconv.dispatch`); :mod:`.testing` holds the random

@@ -1,0 +1,142 @@
+"""``nonoverlap_compiled``: its compiled kernels against the float64 reference on random problems
+it declares it can run (forward and gradients), the bit packing, its reasons, and the fallback
+when compiling fails. It compiles a kernel per problem (seconds), so it runs a handful."""
+
+import math
+import warnings
+
+import pytest
+import torch
+
+import tconv
+import tconv.compiling
+from tconv import algorithms
+from tconv.algorithms.nonoverlap_compiled import pack, unpack
+from tconv.testing import TOLERANCE, Case, compare_with_reference, random_cases, supports
+
+NAME = "nonoverlap_compiled"
+POOL = random_cases(seed=2027, count=1500)
+
+
+def _cases(dtype: torch.dtype, count: int) -> list[Case]:
+    with_compiling = tconv.compiling.compile_enabled()
+    tconv.set_compile(True)  # collection time: what the algorithm declares when compiling is on
+    try:
+        return [case for case in POOL if supports(NAME, case, dtype)][:count]
+    finally:
+        tconv.set_compile(with_compiling)
+
+
+FLOAT32 = _cases(torch.float32, 8)
+FLOAT64 = _cases(torch.float64, 3)  # innermost stride 1 only
+HALF = _cases(torch.float16, 3)
+
+
+def test_the_random_cases_cover_depthwise_dense_and_every_rank():
+    interleaving = [case for case in FLOAT32 if case.kwargs["stride"][-1] == 2]
+    assert interleaving and {case.ndim for case in FLOAT32} == {1, 2, 3}
+    depthwise = [case for case in FLOAT32 if case.input_shape[1] == case.kwargs.get("groups", 1)]
+    assert depthwise and len(depthwise) < len(FLOAT32)
+
+
+@pytest.mark.parametrize("index", range(len(FLOAT32)))
+def test_random_problems_float32(index, compiling):
+    case = FLOAT32[index]
+    assert compare_with_reference(case, NAME, torch.float32, seed=index) <= TOLERANCE[torch.float32], str(case)
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_random_problems_inference(index, compiling):
+    case = FLOAT32[index]
+    with torch.no_grad():
+        error = compare_with_reference(case, NAME, torch.float32, seed=index, gradients=False)
+    assert error <= TOLERANCE[torch.float32], str(case)
+
+
+@pytest.mark.parametrize("dtype, cases", [(torch.float64, FLOAT64), (torch.float16, HALF), (torch.bfloat16, HALF)])
+def test_other_dtypes(dtype, cases, compiling):
+    assert cases
+    for index, case in enumerate(cases):
+        assert compare_with_reference(case, NAME, dtype, seed=index) <= TOLERANCE[dtype], str(case)
+
+
+def test_gradcheck(compiling):
+    case = FLOAT64[0]
+    x, w, b = case.tensors(torch.float64, requires_grad=True)
+    inputs = tuple(t for t in (x, w, b) if t is not None)
+
+    def run(*tensors):
+        bias = tensors[2] if b is not None else None
+        return tconv.functional.conv_transpose(case.ndim, tensors[0], tensors[1], bias, **case.kwargs, algorithm=NAME)
+
+    assert torch.autograd.gradcheck(run, inputs)
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, groups, stride",
+    [((2, 6, 5, 4), (6, 1, 2, 2), 6, 2), ((2, 4, 3, 5), (4, 3, 2, 2), 1, 2), ((1, 4, 2, 3, 4), (4, 2, 2, 2, 2), 2, 2), ((3, 4, 7), (4, 2, 2), 2, 2)],
+)
+def test_upsampler_shapes_with_bias(x_shape, w_shape, groups, stride, compiling):
+    """k = s, the shapes the algorithm is for: depthwise, dense, grouped, 1-3 d, with bias."""
+    case = Case(x_shape, w_shape, {"stride": stride, "groups": groups}, bias=True)
+    assert supports(NAME, case)
+    assert compare_with_reference(case, NAME, torch.float32) <= TOLERANCE[torch.float32]
+
+
+def test_auto_takes_it_for_k_equal_s_when_compiling(compiling):
+    x, w = torch.randn(2, 8, 6, 6), torch.randn(8, 1, 2, 2)
+    assert tconv.explain(x, w, stride=2, groups=8).algorithm.name == NAME
+    assert tconv.explain(x.to(memory_format=torch.channels_last), w, stride=2, groups=8).algorithm.name != NAME
+    tconv.set_compile(False)
+    choice = tconv.explain(x, w, stride=2, groups=8)
+    assert choice.algorithm.name != NAME and any("set_compile" in reason for reason in choice.reasons[NAME])
+
+
+def test_reasons(compiling):
+    def reasons(x, w, **kwargs):
+        return algorithms.ALGORITHMS[NAME].why_not(tconv.functional.plan_for(x, w, **kwargs))
+
+    w = torch.randn(4, 1, 4, 4)
+    assert any("innermost stride 4" in r and "float32" in r for r in reasons(torch.randn(1, 4, 3, 3), w, stride=4, groups=4))
+    assert not reasons(torch.randn(1, 4, 3, 3, dtype=torch.bfloat16), w.bfloat16(), stride=4, groups=4)
+    assert any("dtype torch.complex64" in r for r in reasons(torch.randn(1, 4, 3, 3, dtype=torch.complex64), w.to(torch.complex64), stride=4, groups=4))
+    cl = torch.randn(1, 4, 3, 3).to(memory_format=torch.channels_last)
+    assert any("channels-last" in r for r in reasons(cl, torch.randn(4, 1, 2, 2), stride=2, groups=4))
+    assert any("overlap" in r for r in reasons(torch.randn(1, 4, 3, 3), torch.randn(4, 1, 3, 3), stride=2, groups=4))
+
+
+@pytest.mark.parametrize("dtype, count", [(torch.float32, 2), (torch.float16, 2), (torch.float16, 4), (torch.bfloat16, 4), (torch.float64, 1)])
+def test_pack_and_unpack_keep_every_bit(dtype, count):
+    special = torch.tensor([0.0, -0.0, math.inf, -math.inf, math.nan, 1.0, -2.5, 3e-5], dtype=dtype)
+    planes = [torch.roll(special, b) for b in range(count)]
+    packed = pack(planes)
+    assert packed.shape == (special.numel() * count,) and packed.dtype == dtype
+    unpacked = unpack(packed, count)
+    assert unpacked.shape == (special.numel(), count)
+    for b, plane in enumerate(planes):
+        assert torch.equal(packed[b::count].contiguous().view(torch.uint8), plane.view(torch.uint8))
+        assert torch.equal(unpacked[:, b].contiguous().view(torch.uint8), plane.view(torch.uint8))
+
+
+def test_compiling_under_warnings_as_errors_and_inference_mode(compiling):
+    x, w = torch.randn(2, 3, 5, 4), torch.randn(3, 1, 2, 2, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with torch.inference_mode():
+            tconv.conv_transpose2d(x, w.detach(), stride=2, groups=3, algorithm=NAME)
+        tconv.conv_transpose2d(x, w, stride=2, groups=3, algorithm=NAME).sum().backward()
+    torch.testing.assert_close(w.grad, torch.autograd.grad(torch.nn.functional.conv_transpose2d(x, w, stride=2, groups=3).sum(), w)[0])
+
+
+def test_compiling_that_fails_runs_eagerly_and_is_declined(monkeypatch, compiling):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(tconv.compiling, "_failed", {})
+    monkeypatch.setattr(torch._inductor, "compile", broken)
+    x, w = torch.randn(1, 4, 3, 5), torch.randn(4, 1, 2, 2)
+    with pytest.warns(RuntimeWarning, match="no compiler here"):
+        out = tconv.conv_transpose2d(x, w, stride=2, groups=4, algorithm=NAME)
+    torch.testing.assert_close(out, tconv.conv_transpose2d(x, w, stride=2, groups=4, algorithm="reference"))
+    choice = tconv.explain(x, w, stride=2, groups=4)
+    assert choice.algorithm.name != NAME and any("no compiler here" in reason for reason in choice.reasons[NAME])
