@@ -3,6 +3,7 @@ it declares it can run (forward and gradients), the bit packing, its reasons, an
 when compiling fails. It compiles a kernel per problem (seconds), so it runs a handful."""
 
 import math
+import threading
 import warnings
 
 import pytest
@@ -140,3 +141,25 @@ def test_compiling_that_fails_runs_eagerly_and_is_declined(monkeypatch, compilin
     torch.testing.assert_close(out, tconv.conv_transpose2d(x, w, stride=2, groups=4, algorithm="reference"))
     choice = tconv.explain(x, w, stride=2, groups=4)
     assert choice.algorithm.name != NAME and any("no compiler here" in reason for reason in choice.reasons[NAME])
+
+
+def test_threads_compiling_at_once(compiling):
+    """Tracing and inductor are not thread-safe: concurrent first calls compile one at a time."""
+    problems = [(torch.randn(2, 4, 5 + i, 3), torch.randn(4, 1, 2, 2)) for i in range(4)]
+    outputs: dict[int, torch.Tensor] = {}
+
+    def work(i: int) -> None:
+        x, w = problems[i]
+        outputs[i] = tconv.conv_transpose2d(x, w, stride=2, groups=4, algorithm=NAME)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(problems))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's own deprecation notices, from any thread
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not tconv.compiling._failed
+    for i, (x, w) in enumerate(problems):
+        torch.testing.assert_close(outputs[i], tconv.conv_transpose2d(x, w, stride=2, groups=4, algorithm="native"))
+        assert tconv.explain(x, w, stride=2, groups=4).algorithm.name == NAME
