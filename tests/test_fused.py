@@ -444,3 +444,30 @@ def test_inference_equals_composition(op, ndim, algorithm):
         with torch.no_grad():
             out = fused(op, ndim)(x, w, b, **cfg.kwargs, algorithm=algorithm)
         torch.testing.assert_close(out, naive(op, x, w, b, **cfg.kwargs), **F64, msg=_msg(cfg, algorithm, "inference forward"))
+
+
+@pytest.mark.parametrize("padding_mode", PADDING_MODES)
+@pytest.mark.parametrize(
+    "input_shape, kernel, kwargs",
+    [
+        ((2, 3, 16, 18), (3, 3), {"padding": 1}),
+        ((2, 3, 17, 16), (3, 2), {"padding": "same", "scale_factor": (2, 1)}),
+        ((3, 4, 40), (7,), {"padding": 3}),
+        ((1, 2, 32, 32, 32), (3, 3, 3), {"padding": 1}),
+    ],
+)
+def test_inference_with_the_compiled_core(input_shape, kernel, kwargs, padding_mode, compiling):
+    """Nearest upsampling of large inputs in inference: the composed kernel's transposed
+    convolution runs ``subpixel_compiled`` (float32: it has no word for two float64)."""
+    ndim = len(kernel)
+    generator = torch.Generator().manual_seed(len(input_shape) + len(padding_mode))
+    x = torch.randn(input_shape, generator=generator)
+    w = torch.randn(4, input_shape[1], *kernel, generator=generator)
+    b = torch.randn(4, generator=generator)
+    call = dict(kwargs, padding_mode=padding_mode)
+    plan, _, _ = tconv.fused.functional._prepare("upsample_conv", ndim, x, w, b, call)
+    assert tconv.algorithms.TRANSPOSED.decide(plan.core, "auto").algorithm.name == "subpixel_compiled"
+    with torch.no_grad():
+        out = fused("upsample_conv", ndim)(x, w, b, **call)
+    expected = naive("upsample_conv", x.double(), w.double(), b.double(), **call)
+    torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-4)

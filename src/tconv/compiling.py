@@ -32,8 +32,8 @@ CACHE_SIZE = 256
 
 def set_compile(enabled: bool) -> None:
     """Switch tconv's compiled kernels on (the default) or off. Off, ``auto`` picks no compiled
-    algorithm (the custom convolutions' ``compiled``, the transposed ``nonoverlap_compiled``) and
-    forcing one raises :class:`~tconv.NoAlgorithmError`."""
+    algorithm (the custom convolutions' ``compiled``, the transposed ``nonoverlap_compiled`` and
+    ``subpixel_compiled``) and forcing one raises :class:`~tconv.NoAlgorithmError`."""
     if not isinstance(enabled, bool):
         raise TypeError(f"enabled: expected True or False; got {enabled!r}")
     _state["enabled"] = enabled

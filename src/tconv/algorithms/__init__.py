@@ -23,9 +23,10 @@ from .nonoverlap import Nonoverlap
 from .nonoverlap_compiled import NonoverlapCompiled
 from .reference import Reference
 from .subpixel import Subpixel
+from .subpixel_compiled import SubpixelCompiled
 
 TRANSPOSED = Dispatcher(
-    (Native(), NativeChannelsLast(), Nonoverlap(), NonoverlapCompiled(), Subpixel(), Gemm(), Reference()), heuristics.preference, lambda plan: "native",
+    (Native(), NativeChannelsLast(), Nonoverlap(), NonoverlapCompiled(), Subpixel(), SubpixelCompiled(), Gemm(), Reference()), heuristics.preference, lambda plan: "native",
     portable_when_compiling=True,
 )
 ALGORITHMS: dict[str, Algorithm] = TRANSPOSED.algorithms

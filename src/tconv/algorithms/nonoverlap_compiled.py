@@ -3,10 +3,8 @@ write the output at memory speed.
 
 Where ``(k - 1) * dilation + 1 <= stride`` every input sample writes its own block (see
 :mod:`.nonoverlap`). Channels-first, a block's row interleaves ``s`` samples on the innermost
-axis, and PyTorch's kernels for an innermost stride of 2 run far below memory speed
-(BENCHMARKS.md). Here the ``s`` samples are computed as ``s`` planes, each contiguous, and
-packed bit for bit into one integer word (two float32 in an int64; two or four 16-bit floats in
-an int32 or int64), which is stored contiguously: inductor turns that into vectorised loops.
+axis, which PyTorch's kernels write far below memory speed. Here the ``s`` samples are computed
+as ``s`` planes, each contiguous, and packed bit for bit into integer words (:mod:`.packing`).
 With one input channel per group it is one loop (broadcast multiply, bias and packing); with more,
 one matrix product ``(Cout/g · S, Cin/g) @ (Cin/g, rows)`` per group and a loop packing its rows
 into the output. The backward unpacks the output's gradient the same way and is compiled too
@@ -26,44 +24,7 @@ from torch.autograd.function import once_differentiable
 from .. import compiling
 from ..plan import ConvTransposePlan
 from .nonoverlap import Nonoverlap, block_input, block_weight, crop_to_window
-
-#: Each floating dtype's integer of the same size (its bits, reinterpreted).
-SAME_SIZE = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32: torch.int32, torch.float64: torch.int64}
-#: The integer word holding a block row's samples, by its size in bytes.
-WORDS = {4: torch.int32, 8: torch.int64}
-
-
-def word(dtype: torch.dtype, samples: int) -> Optional[torch.dtype]:
-    """The integer dtype that holds ``samples`` of ``dtype`` bit for bit (``dtype`` itself for
-    one sample); None where no word does."""
-    if samples == 1:
-        return dtype
-    return WORDS.get(samples * dtype.itemsize)
-
-
-def pack(planes: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Planes of one shape as one tensor whose last axis interleaves them (``planes[b]`` at ``b``,
-    ``b + len(planes)``, ...), through integer words; contiguous."""
-    if len(planes) == 1:
-        return planes[0].contiguous()
-    dtype = planes[0].dtype
-    wide, bits = word(dtype, len(planes)), 8 * dtype.itemsize
-    words = planes[0].view(SAME_SIZE[dtype]).to(wide) & ((1 << bits) - 1)
-    for b, plane in enumerate(planes[1:], start=1):  # the last plane's sign bits shift out
-        part = plane.view(SAME_SIZE[dtype]).to(wide)
-        words = words | ((part if b == len(planes) - 1 else part & ((1 << bits) - 1)) << (b * bits))
-    return words.contiguous().view(dtype)
-
-
-def unpack(interleaved: torch.Tensor, count: int) -> torch.Tensor:
-    """The planes :func:`pack` interleaved into the last axis of a contiguous tensor, stacked on a
-    new last axis (a view for one plane; one pass over the words otherwise)."""
-    if count == 1:
-        return interleaved.unsqueeze(-1)
-    dtype = interleaved.dtype
-    words = interleaved.view(word(dtype, count)).unsqueeze(-1)
-    shifts = torch.arange(count, dtype=words.dtype, device=words.device) * (8 * dtype.itemsize)
-    return (words >> shifts).to(SAME_SIZE[dtype]).view(dtype)
+from .packing import pack, packing_reasons, unpack
 
 
 def _interleave(rows: Sequence[int], strides: Sequence[int]) -> list[int]:
@@ -153,14 +114,7 @@ class NonoverlapCompiled(Nonoverlap):
         reasons = super().why_not(plan)
         if plan.channels_last:
             reasons.append("channels-last input: nonoverlap already writes its blocks with the channels innermost")
-        if plan.dtype not in SAME_SIZE:
-            reasons.append(f"dtype {plan.dtype}: compiled for float16, bfloat16, float32 and float64 only")
-        elif word(plan.dtype, plan.stride[-1]) is None:
-            reasons.append(
-                f"innermost stride {plan.stride[-1]}: no integer word holds {plan.stride[-1]} {str(plan.dtype).removeprefix('torch.')} "
-                "samples (stride 1; 2 for float32; 2 or 4 for float16 and bfloat16)"
-            )
-        return reasons + compiling.why_not(plan)
+        return reasons + packing_reasons(plan) + compiling.why_not(plan)
 
     def run(
         self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]

@@ -11,6 +11,7 @@ channels-last, the layout oneDNN's convolutions ran fastest in on the CPU measur
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import Optional
@@ -21,21 +22,32 @@ import torch.nn.functional as F
 from ..geometry import Polyphase
 from ..plan import CHANNELS_LAST, ConvTransposePlan
 from .base import Algorithm
-from .taps import gather_taps
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
 def phase_weight(weight: torch.Tensor, axes: tuple[Polyphase, ...], groups: int) -> torch.Tensor:
     """``(Cin, Cout/g, *k)`` -> the convolution weight ``(g * S * Cout/g, Cin/g, *taps)``, output
-    channels ordered ``(group, phase..., channel)``."""
-    ndim = len(axes)
-    split = gather_taps(weight, [axis.tap_of for axis in axes]).unflatten(0, (groups, -1))
-    # split: (g, Cin/g, Cout/g, s1, T1, ..., sd, Td)
-    strides = [4 + 2 * a for a in range(ndim)]
-    taps = [5 + 2 * a for a in range(ndim)]
-    ordered = split.permute(0, *[s - 1 for s in strides], 2, 1, *[t - 1 for t in taps])
-    return ordered.reshape(-1, weight.shape[0] // groups, *(axis.taps for axis in axes))
+    channels ordered ``(group, phase..., channel)``: one matrix product per phase with a one-hot
+    matrix of its taps (a gather with the phases moved first took 6x as long)."""
+    in_channels, out_per_group, *kernel = weight.shape
+    # (g, 1, Cout/g * Cin/g, prod k): the channels transposed once, the kernel taps innermost
+    w = weight.unflatten(0, (groups, -1)).transpose(1, 2).reshape(groups, 1, -1, math.prod(kernel))
+    taps = _phase_taps(tuple(axis.tap_of for axis in axes), tuple(kernel), weight.dtype, weight.device)
+    return torch.matmul(w, taps).reshape(-1, in_channels // groups, *(axis.taps for axis in axes))
+
+
+@functools.lru_cache(maxsize=256)
+def _phase_taps(tables: tuple[tuple[tuple[int, ...], ...], ...], kernel: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``(S, prod kernel, prod taps)``: 1 where phase ``s``'s slot takes kernel tap ``k``."""
+    taps = torch.zeros(*(len(table) for table in tables), math.prod(kernel), *(len(table[0]) for table in tables), dtype=torch.float64)
+    for phase in itertools.product(*(range(len(table)) for table in tables)):
+        for slot in itertools.product(*(range(len(table[0])) for table in tables)):
+            tap = [table[r][v] for table, r, v in zip(tables, phase, slot)]
+            if min(tap) >= 0:
+                flat = functools.reduce(lambda index, axis: index * axis[1] + axis[0], zip(tap, kernel), 0)
+                taps[(*phase, flat, *slot)] = 1
+    return taps.reshape(math.prod(len(table) for table in tables), math.prod(kernel), -1).to(dtype=dtype, device=device)
 
 
 class Subpixel(Algorithm):
@@ -56,19 +68,9 @@ class Subpixel(Algorithm):
     ) -> torch.Tensor:
         axes = plan.phases
         groups, out_per_group = plan.groups, plan.out_channels // plan.groups
-        x = input
-        for dim, axis in enumerate(axes, start=2):  # crop input rows no window row needs
-            if axis.pad_begin < 0 or axis.pad_end < 0:
-                begin = max(0, -axis.pad_begin)
-                x = x.narrow(dim, begin, x.shape[dim] - begin - max(0, -axis.pad_end))
-        if plan.ndim in CHANNELS_LAST:
-            x = x.contiguous(memory_format=CHANNELS_LAST[plan.ndim])
-        padding = [max(axis.pad_begin, axis.pad_end, 0) for axis in axes]
-        phase_count = math.prod(axis.stride for axis in axes)
-        conv_bias = None if bias is None else bias.view(groups, 1, out_per_group).expand(-1, phase_count, -1).reshape(-1)
-        y = _CONV[plan.ndim](x, phase_weight(weight, axes, groups), conv_bias, 1, padding, 1, groups)
-        for dim, (axis, pad) in enumerate(zip(axes, padding), start=2):
-            y = y.narrow(dim, pad - max(axis.pad_begin, 0), axis.rows)
+        y, firsts = phase_conv(plan, input, weight, bias, channels_last=plan.ndim in CHANNELS_LAST)
+        for dim, (axis, first) in enumerate(zip(axes, firsts), start=2):
+            y = y.narrow(dim, first, axis.rows)
         y = y.unflatten(1, (groups, *(axis.stride for axis in axes), out_per_group))
 
         out = torch.empty(plan.output_shape, dtype=y.dtype, device=y.device, memory_format=plan.memory_format)
@@ -81,3 +83,36 @@ class Subpixel(Algorithm):
             source = tuple(slice(row, row + count) for _, row, count in samples)
             grouped[(slice(None), slice(None), slice(None), *target)] = y[(slice(None), slice(None), *phase, slice(None), *source)]
         return out
+
+
+def extra_work(plan: ConvTransposePlan) -> float:
+    """:func:`phase_conv`'s multiplications over the transposed convolution's (1 when every phase
+    has all its taps and the convolution computes only the rows the window needs)."""
+    ratio = 1.0
+    for size, kernel, axis in zip(plan.input_size, plan.kernel_size, plan.phases):
+        cropped = size + min(axis.pad_begin, 0) + min(axis.pad_end, 0)
+        rows = cropped + 2 * max(axis.pad_begin, axis.pad_end, 0) - axis.taps + 1
+        ratio *= axis.stride * axis.taps * rows / (kernel * size)
+    return ratio
+
+
+def phase_conv(
+    plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], *, channels_last: bool
+) -> tuple[torch.Tensor, list[int]]:
+    """Every phase as one convolution: ``(N, g * S * Cout/g, ...)``, channels ordered ``(group,
+    phase..., channel)``, and per axis the index of row ``first_row`` in it (the convolution pads
+    symmetrically, so it may compute rows the window does not need at one end)."""
+    axes = plan.phases
+    x = input
+    for dim, axis in enumerate(axes, start=2):  # crop input rows no window row needs
+        if axis.pad_begin < 0 or axis.pad_end < 0:
+            begin = max(0, -axis.pad_begin)
+            x = x.narrow(dim, begin, x.shape[dim] - begin - max(0, -axis.pad_end))
+    if channels_last:
+        x = x.contiguous(memory_format=CHANNELS_LAST[plan.ndim])
+    padding = [max(axis.pad_begin, axis.pad_end, 0) for axis in axes]
+    phase_count = math.prod(axis.stride for axis in axes)
+    groups, out_per_group = plan.groups, plan.out_channels // plan.groups
+    conv_bias = None if bias is None else bias.view(groups, 1, out_per_group).expand(-1, phase_count, -1).reshape(-1)
+    y = _CONV[plan.ndim](x, phase_weight(weight, axes, groups), conv_bias, 1, padding, 1, groups)
+    return y, [pad - max(axis.pad_begin, 0) for axis, pad in zip(axes, padding)]
