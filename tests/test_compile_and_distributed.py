@@ -76,6 +76,28 @@ def test_optimized_model_under_torch_compile():
     torch.testing.assert_close(torch.compile(optimized)(x), model(x), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "module, shape",
+    [
+        (lambda: tconv.nn.ConvTranspose2d(4, 4, 2, stride=2), (2, 4, 8, 8)),  # nonoverlap_compiled
+        (lambda: tconv.nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1), (2, 4, 64, 64)),  # subpixel_compiled
+        (lambda: tconv.nn.UpsampleConv2d(4, 4, 3, padding=1), (2, 4, 32, 32)),
+        (lambda: tconv.nn.CustomConv2d(4, 4, 3, padding=1, combine="abs_diff"), (2, 4, 8, 8)),
+    ],
+    ids=["nonoverlap", "subpixel", "upsample_conv", "custom"],
+)
+def test_jit_trace_with_compiling_on(module, shape, compiling):
+    """``torch.jit.trace`` (and the ONNX exporter built on it) records the portable algorithm's
+    standard operators, never a call into inductor's compiled kernels (which crashed the tracer)."""
+    torch.manual_seed(0)
+    model = module().eval()
+    x = torch.randn(shape)
+    with torch.no_grad():
+        model(x)  # compiles the problem outside the trace
+        traced = torch.jit.trace(model, x)
+        torch.testing.assert_close(traced(2 * x), model(2 * x), rtol=1e-4, atol=1e-5)
+
+
 def test_every_module_under_autocast_after_a_torch_op():
     """A tconv module after an autocast op gets a bfloat16 input and float32 parameters: it casts
     them as PyTorch's convolutions do, and its gradients reach the float32 parameters."""

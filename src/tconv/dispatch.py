@@ -96,9 +96,11 @@ class Dispatcher:
 
     def select(self, plan: object, algorithm: str = "auto") -> Algorithm:
         """The algorithm for ``plan`` without measuring: the forced one, the portable one while
-        exporting (or compiling, if so), or the first capable one."""
+        exporting or tracing with ``torch.jit`` (or compiling, if so), or the first capable one."""
         if algorithm == "auto" and (
-            torch.compiler.is_exporting() or (self.portable_when_compiling and torch.compiler.is_compiling())
+            torch.compiler.is_exporting()
+            or torch.jit.is_tracing()
+            or (self.portable_when_compiling and torch.compiler.is_compiling())
         ):
             return self.get(self.portable(plan))
         return self.decide(plan, algorithm).algorithm
