@@ -86,6 +86,7 @@ def test_optimized_model_under_torch_compile():
     ],
     ids=["nonoverlap", "subpixel", "upsample_conv", "custom"],
 )
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore:`torch.jit.trace:DeprecationWarning")
 def test_jit_trace_with_compiling_on(module, shape, compiling):
     """``torch.jit.trace`` (and the ONNX exporter built on it) records the portable algorithm's
     standard operators, never a call into inductor's compiled kernels (which crashed the tracer)."""
