@@ -218,3 +218,20 @@ def test_threads_compiling_at_once(compiling):
     for i, (x, w) in enumerate(problems):
         torch.testing.assert_close(outputs[i], tconv.conv_transpose2d(x, w, stride=2, groups=4, algorithm="native"))
         assert tconv.explain(x, w, stride=2, groups=4).algorithm.name == NONOVERLAP
+
+
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        (lambda: tconv.conv_transpose2d(torch.randn(0, 4, 6, 6), torch.randn(4, 1, 2, 2), stride=2, groups=4), (0, 4, 12, 12)),
+        (lambda: tconv.conv_transpose2d(torch.randn(0, 2, 64, 64), torch.randn(2, 3, 4, 4), stride=2, padding=1), (0, 3, 128, 128)),
+        (lambda: tconv.upsample_conv2d(torch.randn(0, 2, 32, 32), torch.randn(3, 2, 3, 3), padding=1), (0, 3, 64, 64)),
+        (lambda: tconv.custom_conv2d(torch.randn(0, 2, 5, 5), torch.randn(3, 2, 3, 3), padding=1, combine="abs_diff"), (0, 3, 5, 5)),
+    ],
+    ids=["nonoverlap", "subpixel", "upsample_conv", "custom"],
+)
+def test_an_empty_batch_is_declined_by_the_compiled_algorithms(call, expected, compiling):
+    """No kernel to compile: ``auto`` takes another algorithm (the compiled ones crashed on it)."""
+    assert call().shape == expected
+    with pytest.raises(tconv.NoAlgorithmError, match="an empty batch"):
+        tconv.conv_transpose2d(torch.randn(0, 2, 64, 64), torch.randn(2, 3, 4, 4), stride=2, padding=1, algorithm="subpixel_compiled")

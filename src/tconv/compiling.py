@@ -44,9 +44,10 @@ def compile_enabled() -> bool:
     return _state["enabled"]
 
 
-def why_not(problem: Hashable) -> list[str]:
-    """Why a compiled algorithm cannot run ``problem``: compiling is off, or failed for it."""
-    reasons = []
+def why_not(problem: Hashable, *, batch: int) -> list[str]:
+    """Why a compiled algorithm cannot run ``problem`` of ``batch`` samples: compiling is off, or
+    failed for it, or the batch is empty (no kernel to compile; the others return it at once)."""
+    reasons = [] if batch else ["an empty batch: nothing to compile a kernel for"]
     if not _state["enabled"]:
         reasons.append("compiling is switched off (tconv.set_compile(False))")
     if problem in _failed:

@@ -114,7 +114,7 @@ class NonoverlapCompiled(Nonoverlap):
         reasons = super().why_not(plan)
         if plan.channels_last:
             reasons.append("channels-last input: nonoverlap already writes its blocks with the channels innermost")
-        return reasons + packing_reasons(plan) + compiling.why_not(plan)
+        return reasons + packing_reasons(plan) + compiling.why_not(plan, batch=plan.batch)
 
     def run(
         self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]

@@ -85,13 +85,19 @@ class Subpixel(Algorithm):
         return out
 
 
+def _conv_axis(axis: Polyphase) -> tuple[int, int, int]:
+    """One axis of :func:`phase_conv`: input rows cropped at the begin and the end (rows no window
+    row needs), and the symmetric padding of the convolution."""
+    return max(0, -axis.pad_begin), max(0, -axis.pad_end), max(axis.pad_begin, axis.pad_end, 0)
+
+
 def extra_work(plan: ConvTransposePlan) -> float:
     """:func:`phase_conv`'s multiplications over the transposed convolution's (1 when every phase
     has all its taps and the convolution computes only the rows the window needs)."""
     ratio = 1.0
     for size, kernel, axis in zip(plan.input_size, plan.kernel_size, plan.phases):
-        cropped = size + min(axis.pad_begin, 0) + min(axis.pad_end, 0)
-        rows = cropped + 2 * max(axis.pad_begin, axis.pad_end, 0) - axis.taps + 1
+        crop_begin, crop_end, padding = _conv_axis(axis)
+        rows = size - crop_begin - crop_end + 2 * padding - axis.taps + 1
         ratio *= axis.stride * axis.taps * rows / (kernel * size)
     return ratio
 
@@ -102,17 +108,16 @@ def phase_conv(
     """Every phase as one convolution: ``(N, g * S * Cout/g, ...)``, channels ordered ``(group,
     phase..., channel)``, and per axis the index of row ``first_row`` in it (the convolution pads
     symmetrically, so it may compute rows the window does not need at one end)."""
-    axes = plan.phases
+    geometry = [_conv_axis(axis) for axis in plan.phases]
     x = input
-    for dim, axis in enumerate(axes, start=2):  # crop input rows no window row needs
-        if axis.pad_begin < 0 or axis.pad_end < 0:
-            begin = max(0, -axis.pad_begin)
-            x = x.narrow(dim, begin, x.shape[dim] - begin - max(0, -axis.pad_end))
+    for dim, (crop_begin, crop_end, _) in enumerate(geometry, start=2):
+        if crop_begin or crop_end:
+            x = x.narrow(dim, crop_begin, x.shape[dim] - crop_begin - crop_end)
     if channels_last:
         x = x.contiguous(memory_format=CHANNELS_LAST[plan.ndim])
-    padding = [max(axis.pad_begin, axis.pad_end, 0) for axis in axes]
-    phase_count = math.prod(axis.stride for axis in axes)
+    padding = [pad for _, _, pad in geometry]
+    phase_count = math.prod(axis.stride for axis in plan.phases)
     groups, out_per_group = plan.groups, plan.out_channels // plan.groups
     conv_bias = None if bias is None else bias.view(groups, 1, out_per_group).expand(-1, phase_count, -1).reshape(-1)
-    y = _CONV[plan.ndim](x, phase_weight(weight, axes, groups), conv_bias, 1, padding, 1, groups)
-    return y, [pad - max(axis.pad_begin, 0) for axis, pad in zip(axes, padding)]
+    y = _CONV[plan.ndim](x, phase_weight(weight, plan.phases, groups), conv_bias, 1, padding, 1, groups)
+    return y, [pad - max(axis.pad_begin, 0) for axis, pad in zip(plan.phases, padding)]

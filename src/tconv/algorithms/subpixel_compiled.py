@@ -6,17 +6,16 @@ stride-1 convolution (:func:`.subpixel.phase_conv`) is the kernel shape oneDNN r
 the 2-core Xeon a k4 s2 problem's phase convolution took 0.7-0.85x the time of PyTorch's
 transposed convolution (BENCHMARKS.md). What is left is to write each phase into its samples,
 which channels-first interleaves ``s`` phases on the innermost axis: a compiled loop packs their
-bits into integer words (:mod:`.packing`). It holds the phases and the output, nothing more (peak 17 MiB where PyTorch's transposed
-convolution took 24). Gradients: the convolution's through autograd, the depth-to-space's by
-the inverse, compiled too (first order only). Every axis's window length must be a multiple of
-its stride (whole words).
+bits into integer words (:mod:`.packing`). It holds the phases and the output, nothing more
+(peak 17 MiB where PyTorch's transposed convolution took 24). Gradients: the convolution's
+through autograd, the depth-to-space's by the inverse, compiled too (first order only). Every
+axis's window length must be a multiple of its stride (whole words).
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import math
 from typing import Optional
 
 import torch
@@ -27,6 +26,12 @@ from .. import compiling
 from ..plan import ConvTransposePlan
 from .packing import SAME_SIZE, bits, packing_reasons, unwords, word, words
 from .subpixel import Subpixel, phase_conv
+
+
+def _blocks(plan: ConvTransposePlan) -> tuple[list[int], list[int]]:
+    """Per axis the stride and the number of output blocks (samples // stride)."""
+    strides = [axis.stride for axis in plan.phases]
+    return strides, [length // stride for length, stride in zip(plan.output_size, strides)]
 
 
 def _residue_rows(plan: ConvTransposePlan, firsts: list[int]) -> dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, ...]]]:
@@ -47,8 +52,7 @@ def _residue_rows(plan: ConvTransposePlan, firsts: list[int]) -> dict[tuple[int,
 def depth_to_space(y: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[int]) -> torch.Tensor:
     """The window's words ``(N, g, Cout/g, t1, s1, …, td)`` (:func:`.packing.words`) from the bits
     of :func:`phase_conv`'s ``y``: viewed as the dtype, the output."""
-    strides = [axis.stride for axis in plan.phases]
-    counts = [length // stride for length, stride in zip(plan.output_size, strides)]
+    strides, counts = _blocks(plan)
     phases = y.view(y.shape[0], plan.groups, *strides, plan.out_channels // plan.groups, *y.shape[2:])
     rows = _residue_rows(plan, firsts)
 
@@ -69,8 +73,7 @@ def depth_to_space(y: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[int
 def space_to_depth(grad: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[int], conv_size: tuple[int, ...]) -> torch.Tensor:
     """The bits of the gradient of :func:`depth_to_space`'s ``y`` (zero on rows it does not read)
     from the words of the output's gradient."""
-    strides = [axis.stride for axis in plan.phases]
-    counts = [length // stride for length, stride in zip(plan.output_size, strides)]
+    strides, counts = _blocks(plan)
     planes = unwords(grad, strides[-1], SAME_SIZE[plan.dtype])  # (N, g, Cout/g, t1, s1, …, td, sd)
     by_phase = {}
     for residues, (phase, row) in _residue_rows(plan, firsts).items():
@@ -83,8 +86,7 @@ def space_to_depth(grad: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[
 
 def _words_shape(plan: ConvTransposePlan) -> list[int]:
     """The shape :func:`depth_to_space` returns."""
-    strides = [axis.stride for axis in plan.phases]
-    counts = [length // stride for length, stride in zip(plan.output_size, strides)]
+    strides, counts = _blocks(plan)
     return [plan.batch, plan.groups, -1, *(size for t, s in zip(counts[:-1], strides[:-1]) for size in (t, s)), counts[-1]]
 
 
@@ -121,14 +123,12 @@ class SubpixelCompiled(Subpixel):
         for index, (length, stride) in enumerate(zip(plan.output_size, plan.stride)):
             if length % stride:
                 reasons.append(f"output length {length} on spatial axis {index} is not a multiple of its stride {stride} (whole words only)")
-        return reasons + packing_reasons(plan) + compiling.why_not(plan)
+        return reasons + packing_reasons(plan) + compiling.why_not(plan, batch=plan.batch)
 
     def run(
         self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
     ) -> torch.Tensor:
         y, firsts = phase_conv(plan, input, weight, bias, channels_last=False)
-        if math.prod(plan.output_size) == 0:
-            return y.new_zeros(plan.output_shape)
         if plan.requires_grad:
             return _DepthToSpace.apply(plan, firsts, y.contiguous())
         return compiled_depth_to_space(plan, firsts, y.contiguous())

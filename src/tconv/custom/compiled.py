@@ -41,7 +41,7 @@ class Compiled(PatchAlgorithm):
     compiles = True
 
     def why_not(self, plan: CustomPlan) -> list[str]:
-        return super().why_not(plan) + compiling.why_not(plan)
+        return super().why_not(plan) + compiling.why_not(plan, batch=plan.batch)
 
     def kernels(self, plan: CustomPlan) -> Kernels:
         return CompiledKernels(plan)
