@@ -471,3 +471,80 @@ def test_inference_with_the_compiled_core(input_shape, kernel, kwargs, padding_m
         out = fused("upsample_conv", ndim)(x, w, b, **call)
     expected = naive("upsample_conv", x.double(), w.double(), b.double(), **call)
     torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.fixture
+def subpixel_core(monkeypatch):
+    """The transposed convolutions prefer ``subpixel`` (whose phase weight the composed kernel
+    folds into) within this test."""
+    dispatcher = tconv.algorithms.TRANSPOSED
+    preference = dispatcher.preference
+    monkeypatch.setattr(dispatcher, "preference", lambda plan: ("subpixel", *preference(plan)))
+    tconv.dispatch.forget_decisions()
+    yield
+    tconv.dispatch.forget_decisions()
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_the_subpixel_core_takes_the_folded_phase_weight(ndim, subpixel_core):
+    """Every upsampling the composed kernel runs, through ``subpixel`` with the conv kernel folded
+    straight into its phase weight: forward and gradients equal the naive composition."""
+    ran = 0
+    for i, cfg in enumerate(_accepted("upsample_conv", ndim, f"subpixel-core{ndim}", 12, linear_align=False)):
+        x, w, b = cfg.tensors(seed=i)
+        if _declared_unable("upsample_conv", "composed", x, w, b, cfg.kwargs):
+            continue
+        plan, _, _ = tconv.fused.functional._prepare("upsample_conv", ndim, x, w, b, cfg.kwargs)
+        ran += plan.core is not None and tconv.algorithms.TRANSPOSED.decide(plan.core, "auto").algorithm.name == "subpixel"
+        assert compare(cfg, "composed", seed=i) == "equal"
+    assert ran >= 6
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(torch.float32, 1e-5), (torch.float16, 2e-3), (torch.bfloat16, 2e-2)], ids=["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize(
+    "input_shape, out_channels, kernel, kwargs",
+    [
+        ((2, 16, 12, 10), 8, (3, 3), {"padding": 1}),
+        ((2, 16, 9, 8), 6, (3, 2), {"padding": "same", "scale_factor": (2, 1)}),
+        ((2, 32, 8, 6), 8, (3, 3), {"padding": 1, "groups": 2, "padding_mode": "reflect"}),
+        ((3, 16, 20), 4, (3,), {"padding": 1, "scale_factor": 4}),
+        ((3, 16, 21), 4, (5,), {"padding": 3, "dilation": 2, "padding_mode": "circular"}),
+        ((1, 16, 4, 6, 8), 4, (3, 3, 3), {"padding": 1, "padding_mode": "replicate"}),
+        ((0, 16, 8, 8), 4, (3, 3), {"padding": 1}),
+    ],
+)
+def test_factored_inference_with_compiled_sums(input_shape, out_channels, kernel, kwargs, dtype, tolerance, compiling):
+    """CPU inference with compiling on: ``factored`` sums its phases in a compiled pass (where a
+    word holds the innermost scale's samples; eagerly otherwise and for an empty batch), equal to
+    the naive composition in every padding mode, 1-3 d."""
+    ndim = len(kernel)
+    generator = torch.Generator().manual_seed(sum(input_shape) + len(kwargs))
+    groups = kwargs.get("groups", 1)
+    x = torch.randn(input_shape, generator=generator)
+    w = torch.randn(out_channels, input_shape[1] // groups, *kernel, generator=generator)
+    b = torch.randn(out_channels, generator=generator)
+    with torch.no_grad():
+        out = fused("upsample_conv", ndim)(x.to(dtype), w.to(dtype), b.to(dtype), **kwargs, algorithm="factored")
+    expected = naive("upsample_conv", x.double(), w.double(), b.double(), **kwargs)
+    assert out.dtype == dtype and out.shape == expected.shape
+    if expected.numel():
+        assert (out.double() - expected).abs().max() <= tolerance * expected.abs().max()
+
+
+def test_factored_is_chosen_where_it_mixes_the_channels_less(compiling):
+    """``auto`` runs ``factored`` for 2-d nearest ×2 + 3×3 conv in CPU inference; not with
+    gradients, depthwise, in 3-d, or for a kernel whose taps nearly fill the phases (1-d k7)."""
+    def chosen(input_shape, out_channels, kernel, groups=1, requires_grad=False):
+        x = torch.randn(input_shape, requires_grad=requires_grad)
+        w = torch.randn(out_channels, input_shape[1] // groups, *kernel)
+        padding = kernel[0] // 2
+        return tconv.explain_fused("upsample_conv", x, w, None, padding=padding, groups=groups).algorithm.name
+
+    assert chosen((8, 128, 16, 16), 128, (3, 3)) == "factored"
+    assert chosen((8, 64, 32, 32), 32, (3, 3)) == "factored"
+    assert chosen((2, 32, 8, 16, 16), 32, (3, 3, 3)) == "composed"
+    assert chosen((8, 128, 16, 16), 128, (3, 3), requires_grad=True) == "composed"
+    assert chosen((8, 64, 32, 32), 64, (3, 3), groups=64) == "composed"
+    assert chosen((4, 128, 2048), 128, (7,)) == "composed"
+    tconv.set_compile(False)
+    assert chosen((8, 128, 16, 16), 128, (3, 3)) == "composed"

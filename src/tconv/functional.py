@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence, TypeVar
+from typing import Callable, Optional, Sequence, TypeVar, Union
 
 import torch
 
@@ -176,11 +176,21 @@ def run_planned(
     plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], algorithm: str = "auto"
 ) -> torch.Tensor:
     """Run a planned (batched) transposed convolution with the chosen algorithm (autotuned when on)."""
+    return planned_algorithm(plan, input, weight, bias, algorithm).run(plan, input, weight, bias)
+
+
+def planned_algorithm(
+    plan: ConvTransposePlan,
+    input: torch.Tensor,
+    weight: Union[torch.Tensor, Callable[[], torch.Tensor]],
+    bias: Optional[torch.Tensor],
+    algorithm: str = "auto",
+) -> algorithms.Algorithm:
+    """The algorithm :func:`run_planned` runs: the forced one, the heuristics', or the autotuned
+    one when autotuning is on (``weight`` may be a function returning it, called only then)."""
     if algorithm == "auto" and autotune_enabled() and not torch.compiler.is_compiling():
-        chosen = _choose(plan, input, weight, bias).algorithm
-    else:
-        chosen = algorithms.select(plan, algorithm)
-    return chosen.run(plan, input, weight, bias)
+        return _choose(plan, input, weight() if callable(weight) else weight, bias).algorithm
+    return algorithms.select(plan, algorithm)
 
 
 def _choose(

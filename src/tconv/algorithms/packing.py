@@ -10,7 +10,7 @@ contiguously instead, which inductor compiles into vectorised loops. Bit for bit
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 
@@ -49,6 +49,20 @@ def words(planes: Sequence[torch.Tensor]) -> torch.Tensor:
         part = part.to(wide)
         packed = packed | ((part if b == len(parts) - 1 else part & ((1 << width) - 1)) << (b * width))
     return packed
+
+
+def interleaved(plane: Callable[[tuple[int, ...]], torch.Tensor], strides: Sequence[int], join: Callable[[list[torch.Tensor]], torch.Tensor]) -> torch.Tensor:
+    """The planes ``plane(residues)`` ``(N, g, C, t1, …, td)``, one per residue of ``strides``,
+    arranged ``(N, g, C, t1, s1, …, td)`` + what ``join`` (:func:`words`, or a stack on a new last
+    axis) makes of the innermost axis's planes: read in order, the output's samples."""
+
+    def arrange(residues: tuple[int, ...]) -> torch.Tensor:
+        axis = len(residues)
+        if axis == len(strides) - 1:
+            return join([plane((*residues, q)) for q in range(strides[axis])])
+        return torch.stack([arrange((*residues, q)) for q in range(strides[axis])], dim=4 + axis)
+
+    return arrange(())
 
 
 def unwords(packed: torch.Tensor, count: int, sample: torch.dtype) -> torch.Tensor:

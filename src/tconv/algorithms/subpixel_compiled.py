@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +24,8 @@ from torch.autograd.function import once_differentiable
 
 from .. import compiling
 from ..plan import ConvTransposePlan
-from .packing import SAME_SIZE, bits, packing_reasons, unwords, word, words
+from ..geometry import Polyphase
+from .packing import SAME_SIZE, bits, interleaved, packing_reasons, unwords, word, words
 from .subpixel import Subpixel, phase_conv
 
 
@@ -34,10 +35,11 @@ def _blocks(plan: ConvTransposePlan) -> tuple[list[int], list[int]]:
     return strides, [length // stride for length, stride in zip(plan.output_size, strides)]
 
 
-def _residue_rows(plan: ConvTransposePlan, firsts: list[int]) -> dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Per output residue ``(j % stride per axis)``: its phase and the convolution row of its first sample."""
+def residue_rows(axes: Sequence[Polyphase], firsts: Sequence[int]) -> dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Per output residue ``(j % stride per axis)``: its phase and the convolution row of its
+    first sample (``firsts``: per axis the row of ``first_row``)."""
     per_axis = []
-    for axis, first in zip(plan.phases, firsts):
+    for axis, first in zip(axes, firsts):
         entries = {}
         for phase in range(axis.stride):
             residue, row, _ = axis.phase_samples(phase)
@@ -45,7 +47,7 @@ def _residue_rows(plan: ConvTransposePlan, firsts: list[int]) -> dict[tuple[int,
         per_axis.append(entries)
     return {
         residues: tuple(zip(*(entries[q] for entries, q in zip(per_axis, residues))))
-        for residues in itertools.product(*(range(axis.stride) for axis in plan.phases))
+        for residues in itertools.product(*(range(axis.stride) for axis in axes))
     }
 
 
@@ -54,20 +56,13 @@ def depth_to_space(y: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[int
     of :func:`phase_conv`'s ``y``: viewed as the dtype, the output."""
     strides, counts = _blocks(plan)
     phases = y.view(y.shape[0], plan.groups, *strides, plan.out_channels // plan.groups, *y.shape[2:])
-    rows = _residue_rows(plan, firsts)
+    rows = residue_rows(plan.phases, firsts)
 
     def plane(residues: tuple[int, ...]) -> torch.Tensor:  # (N, g, Cout/g, *counts)
         phase, row = rows[residues]
         return phases[(slice(None), slice(None), *phase, slice(None), *(slice(r, r + t) for r, t in zip(row, counts)))]
 
-    def arrange(residues: tuple[int, ...]) -> torch.Tensor:
-        """Axes from ``len(residues)`` on interleaved (the innermost one in words)."""
-        axis = len(residues)
-        if axis == plan.ndim - 1:
-            return words([plane((*residues, q)) for q in range(strides[axis])])
-        return torch.stack([arrange((*residues, q)) for q in range(strides[axis])], dim=4 + axis)
-
-    return arrange(()).contiguous()
+    return interleaved(plane, strides, words).contiguous()
 
 
 def space_to_depth(grad: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[int], conv_size: tuple[int, ...]) -> torch.Tensor:
@@ -76,7 +71,7 @@ def space_to_depth(grad: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[
     strides, counts = _blocks(plan)
     planes = unwords(grad, strides[-1], SAME_SIZE[plan.dtype])  # (N, g, Cout/g, t1, s1, …, td, sd)
     by_phase = {}
-    for residues, (phase, row) in _residue_rows(plan, firsts).items():
+    for residues, (phase, row) in residue_rows(plan.phases, firsts).items():
         part = planes[(slice(None),) * 3 + tuple(index for q in residues for index in (slice(None), q))]
         zeros = [e for r, t, size in reversed(list(zip(row, counts, conv_size))) for e in (r, size - r - t)]  # F.pad's order
         by_phase[phase] = F.pad(part, zeros)
@@ -125,7 +120,7 @@ class SubpixelCompiled(Subpixel):
                 reasons.append(f"output length {length} on spatial axis {index} is not a multiple of its stride {stride} (whole words only)")
         return reasons + packing_reasons(plan) + compiling.why_not(plan, batch=plan.batch)
 
-    def run(
+    def run_phases(
         self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
     ) -> torch.Tensor:
         y, firsts = phase_conv(plan, input, weight, bias, channels_last=False)

@@ -18,6 +18,9 @@ the ``s^d``-times larger intermediate tensor. Same data path as the rest of tcon
   dispatcher) and recomputes the strips exactly from the padded signal: work proportional to the
   perimeter. It cannot run ``align_corners=True``, whose sampling grid is not periodic.
   ``naive`` is the plain composition; ``reference`` is it in float64.
+* ``factored`` is ``composed`` with the innermost axis's conv kernel taps as output channels of
+  its convolution, summed into that axis's phases after it (a compiled pass in CPU inference):
+  fewer channel mixes for nearest upsampling with short kernels.
 * ``separable`` (2-d upsampling) upsamples and convolves along the width, mixing the channels at
   the input height, and finishes the height with one matrix product: exact for every mode,
   ``align_corners=True`` included, and the fastest for linear upsampling.
@@ -31,7 +34,9 @@ the ``s^d``-times larger intermediate tensor. Same data path as the rest of tcon
 from __future__ import annotations
 
 from ..dispatch import Dispatcher
+from . import factored
 from .composed import Composed
+from .factored import Factored
 from .naive import Naive, Reference
 from .plan import FusedPlan
 from .separable import Separable
@@ -41,7 +46,10 @@ from .separable import Separable
 def preference(plan: FusedPlan) -> tuple[str, ...]:
     """The default order, from ``tconv bench --suite resample`` on the 2-core CPU (BENCHMARKS.md).
 
-    * Nearest upsampling and pooling: ``composed`` (2.1-2.5x the plain composition).
+    * Nearest upsampling where :func:`.factored.preferred` (CPU inference, compiling on, the
+      innermost axis's channel mixes cut to 0.8 or less): ``factored`` (2.5-2.9x the plain
+      composition at the benchmark's 2-d shapes; 1.04-1.69x ``composed``).
+    * Other nearest upsampling and pooling: ``composed`` (2.0-2.6x the plain composition).
     * 2-d linear upsampling: ``separable`` (1.6-1.7x) while its dense height matrix costs at
       most about twice its convolution (output height <= 2 * Cin/groups * kW; measured
       separable/naive 0.72-0.93 up to a ratio of 2.13, 1.16-1.47 at 2.67); else ``naive``. ``composed`` needs
@@ -50,13 +58,13 @@ def preference(plan: FusedPlan) -> tuple[str, ...]:
     """
     linear = any(axis.interpolation == "linear" and axis.scale > 1 for axis in plan.axes)
     if not linear:
-        return ("composed", "separable", "naive")
+        return ("factored", "composed", "separable", "naive") if factored.preferred(plan) else ("composed", "factored", "separable", "naive")
     if plan.ndim == 2 and plan.axes[0].output <= 2 * plan.in_channels // plan.groups * plan.axes[1].kernel:
-        return ("separable", "naive", "composed")
-    return ("naive", "separable", "composed")
+        return ("separable", "naive", "composed", "factored")
+    return ("naive", "separable", "composed", "factored")
 
 
-FUSED = Dispatcher((Composed(), Separable(), Naive(), Reference()), preference, lambda plan: "naive", portable_when_compiling=True)
+FUSED = Dispatcher((Composed(), Factored(), Separable(), Naive(), Reference()), preference, lambda plan: "naive", portable_when_compiling=True)
 ALGORITHMS = FUSED.algorithms
 
 __all__ = ["ALGORITHMS", "FUSED"]

@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from ..algorithms.base import Algorithm
-from ..functional import run_planned
+from ..algorithms.subpixel import Subpixel, folded_phase_weight
+from ..functional import planned_algorithm
 from .naive import CONV
 from .plan import FusedAxis, FusedPlan, unsure_nearest
 
@@ -40,14 +41,13 @@ class Composed(Algorithm):
         return reasons + unsure_nearest(plan)
 
     def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
-        composed = composed_weight(plan, weight)
-        out = _bulk(plan, input, composed, bias)
         # the strips convolve the exact padded signal: with the conv kernel after upsampling, with
         # the composed kernel (the pooling included) otherwise
         if plan.op == "upsample_conv":
             conv = dict(weight=weight, stride=[1] * plan.ndim, dilation=[axis.dilation for axis in plan.axes])
         else:
-            conv = dict(weight=composed, stride=[axis.stride * axis.pool for axis in plan.axes], dilation=[1] * plan.ndim)
+            conv = dict(weight=composed_weight(plan, weight), stride=[axis.stride * axis.pool for axis in plan.axes], dilation=[1] * plan.ndim)
+        out = self._bulk(plan, input, conv["weight"], bias)
         for a, axis in enumerate(plan.axes):
             count = max(axis.strips)
             if not count:
@@ -66,6 +66,43 @@ class Composed(Algorithm):
                 out.narrow(2 + a, first, count).copy_(strip)
         return out
 
+    def _bulk(self, plan: FusedPlan, input: torch.Tensor, kernel: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+        """The composed convolution's outputs, zero where it computes none (the strips fill those);
+        ``kernel`` is the conv kernel when upsampling, the composed kernel when pooling."""
+        if plan.op == "upsample_conv":
+            core = plan.core
+            if core is None:
+                return input.new_zeros(plan.output_shape).contiguous(memory_format=plan.memory_format)
+            extension = [e for axis in reversed(plan.axes) for e in (axis.extension,) * 2]
+            x = F.pad(input, extension, mode="replicate") if any(extension) else input
+            out = self.transposed(plan, x, kernel, bias)
+        else:
+            counts = [axis.core_outputs[1] for axis in plan.axes]
+            if not all(counts):
+                return input.new_zeros(plan.output_shape).contiguous(memory_format=plan.memory_format)
+            step = [axis.stride * axis.pool for axis in plan.axes]
+            out = CONV[plan.ndim](input, kernel, bias, step, [axis.pad_begin for axis in plan.axes], 1, plan.groups)
+        missing = [
+            amount
+            for axis in reversed(plan.axes)
+            for amount in (axis.core_outputs[0], axis.output - sum(axis.core_outputs))
+        ]
+        if any(missing):
+            out = F.pad(out, missing)
+        return out.contiguous(memory_format=plan.memory_format)
+
+    def transposed(self, plan: FusedPlan, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+        """The core (upsampling): the composed kernel's transposed convolution of the extended
+        input ``x``, by tconv's choice of algorithm. The subpixel family gets the kernel's spread
+        folded into its phase weight (no composed kernel)."""
+        composed = functools.partial(composed_weight, plan, weight)
+        algorithm = planned_algorithm(plan.core, x, composed, bias)
+        if not isinstance(algorithm, Subpixel):
+            return algorithm.run(plan.core, x, composed(), bias)
+        w = computing(weight)
+        phases = folded_phase_weight(plan.core, w, _spread(plan.axes, True, w.dtype, w.device))
+        return algorithm.run_phases(plan.core, x, phases.to(weight.dtype), bias)
+
 
 def _first(values: list[int], axis: int) -> list[int]:
     """Per-axis values with ``axis`` moved first."""
@@ -79,7 +116,7 @@ def composed_weight(plan: FusedPlan, weight: torch.Tensor) -> torch.Tensor:
     kernel's taps (:func:`_spread`); for all axes at once one matrix product with their Kronecker
     product.
     """
-    w = weight.float() if weight.dtype in (torch.float16, torch.bfloat16) else weight
+    w = computing(weight)
     if plan.op == "upsample_conv":
         w = w.unflatten(0, (plan.groups, -1)).transpose(1, 2).flatten(0, 1)
     spread = _spread(plan.axes, plan.op == "upsample_conv", w.dtype, w.device)
@@ -89,41 +126,27 @@ def composed_weight(plan: FusedPlan, weight: torch.Tensor) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=256)
 def _spread(axes: tuple[FusedAxis, ...], reverse: bool, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """``(prod kernel, prod composed kernel)``: tap ``k`` of an axis goes to ``k * dilation +
-    offset`` with each tap's coefficient (``k`` counted from the end when ``reverse``)."""
+    """``(prod kernel, prod composed kernel)``: the Kronecker product of :func:`axis_spread`."""
     spread = torch.ones(1, 1, dtype=torch.float64)
     for axis in axes:
-        matrix = torch.zeros(axis.kernel, axis.composed_kernel, dtype=torch.float64)
-        for k in range(axis.kernel):
-            for offset, coefficient in axis.taps:
-                matrix[axis.kernel - 1 - k if reverse else k, k * axis.dilation + offset] = coefficient
-        spread = torch.kron(spread, matrix)
+        spread = torch.kron(spread, axis_spread(axis, reverse))
     return spread.to(dtype=dtype, device=device)
 
 
-def _bulk(plan: FusedPlan, input: torch.Tensor, composed: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
-    """The composed convolution's outputs, zero where it computes none (the strips fill those)."""
-    if plan.op == "upsample_conv":
-        core = plan.core
-        if core is None:
-            return input.new_zeros(plan.output_shape).contiguous(memory_format=plan.memory_format)
-        extension = [e for axis in reversed(plan.axes) for e in (axis.extension,) * 2]
-        x = F.pad(input, extension, mode="replicate") if any(extension) else input
-        out = run_planned(core, x, composed, bias)
-    else:
-        counts = [axis.core_outputs[1] for axis in plan.axes]
-        if not all(counts):
-            return input.new_zeros(plan.output_shape).contiguous(memory_format=plan.memory_format)
-        step = [axis.stride * axis.pool for axis in plan.axes]
-        out = CONV[plan.ndim](input, composed, bias, step, [axis.pad_begin for axis in plan.axes], 1, plan.groups)
-    missing = [
-        amount
-        for axis in reversed(plan.axes)
-        for amount in (axis.core_outputs[0], axis.output - sum(axis.core_outputs))
-    ]
-    if any(missing):
-        out = F.pad(out, missing)
-    return out.contiguous(memory_format=plan.memory_format)
+@functools.lru_cache(maxsize=256)
+def axis_spread(axis: FusedAxis, reverse: bool) -> torch.Tensor:
+    """``(kernel, composed kernel)``, float64: tap ``k`` goes to ``k * dilation + offset`` with
+    each tap's coefficient (``k`` counted from the end when ``reverse``)."""
+    matrix = torch.zeros(axis.kernel, axis.composed_kernel, dtype=torch.float64)
+    for k in range(axis.kernel):
+        for offset, coefficient in axis.taps:
+            matrix[axis.kernel - 1 - k if reverse else k, k * axis.dilation + offset] = coefficient
+    return matrix
+
+
+def computing(weight: torch.Tensor) -> torch.Tensor:
+    """The weight in the dtype its kernel algebra runs in (float32 for half precision)."""
+    return weight.float() if weight.dtype in (torch.float16, torch.bfloat16) else weight
 
 
 def _signal(plan: FusedPlan, input: torch.Tensor, strip_axis: int, first: int, count: int) -> torch.Tensor:
