@@ -532,8 +532,9 @@ def test_factored_inference_with_compiled_sums(input_shape, out_channels, kernel
 
 
 def test_factored_is_chosen_where_it_mixes_the_channels_less(compiling):
-    """``auto`` runs ``factored`` for 2-d nearest ×2 + 3×3 conv in CPU inference; not with
-    gradients, depthwise, in 3-d, or for a kernel whose taps nearly fill the phases (1-d k7)."""
+    """``auto`` runs ``factored`` for 2-d nearest ×2 + 3×3 conv in CPU inference where composed's
+    convolution would be compute-bound or native; not with gradients, depthwise, in 3-d, or for a
+    kernel whose taps nearly fill the phases (1-d k7)."""
     def chosen(input_shape, out_channels, kernel, groups=1, requires_grad=False):
         x = torch.randn(input_shape, requires_grad=requires_grad)
         w = torch.randn(out_channels, input_shape[1] // groups, *kernel)
@@ -541,7 +542,9 @@ def test_factored_is_chosen_where_it_mixes_the_channels_less(compiling):
         return tconv.explain_fused("upsample_conv", x, w, None, padding=padding, groups=groups).algorithm.name
 
     assert chosen((8, 128, 16, 16), 128, (3, 3)) == "factored"
-    assert chosen((8, 64, 32, 32), 32, (3, 3)) == "factored"
+    assert chosen((8, 64, 32, 32), 64, (3, 3)) == "factored"
+    assert chosen((8, 64, 8, 8), 64, (3, 3)) == "factored"  # composed's core would run native
+    assert chosen((1, 64, 32, 32), 64, (3, 3)) == "composed"  # too little work
     assert chosen((2, 32, 8, 16, 16), 32, (3, 3, 3)) == "composed"
     assert chosen((8, 128, 16, 16), 128, (3, 3), requires_grad=True) == "composed"
     assert chosen((8, 64, 32, 32), 64, (3, 3), groups=64) == "composed"

@@ -46,9 +46,10 @@ from .separable import Separable
 def preference(plan: FusedPlan) -> tuple[str, ...]:
     """The default order, from ``tconv bench --suite resample`` on the 2-core CPU (BENCHMARKS.md).
 
-    * Nearest upsampling where :func:`.factored.preferred` (CPU inference, compiling on, the
-      innermost axis's channel mixes cut to 0.8 or less): ``factored`` (2.5-2.9x the plain
-      composition at the benchmark's 2-d shapes; 1.04-1.69x ``composed``).
+    * Nearest upsampling where :func:`.factored.preferred` (1-d and 2-d CPU inference, compiling
+      on, the innermost axis's channel mixes cut to 0.8 or less, and enough channels and work):
+      ``factored`` (2.2-2.7x the plain composition on the benchmark's 2-d rows; 1.08-1.27x
+      ``composed`` on compute-bound shapes, 1.13-1.67x where composed's core runs ``native``).
     * Other nearest upsampling and pooling: ``composed`` (2.0-2.6x the plain composition).
     * 2-d linear upsampling: ``separable`` (1.6-1.7x) while its dense height matrix costs at
       most about twice its convolution (output height <= 2 * Cin/groups * kW; measured

@@ -20,12 +20,14 @@ otherwise it runs eagerly on floats and autograd differentiates it. The borders 
 from __future__ import annotations
 
 import functools
+import math
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 
 from .. import compiling
+from ..algorithms import TRANSPOSED
 from ..algorithms.packing import interleaved, word, words
 from ..algorithms.subpixel import conv_axis, convolve, phase_taps, tap_product
 from ..algorithms.subpixel_compiled import residue_rows
@@ -83,12 +85,15 @@ def channel_mixes(plan: FusedPlan) -> float:
 
 
 def preferred(plan: FusedPlan) -> bool:
-    """Whether ``factored`` runs before ``composed``: CPU inference on 1-d or 2-d channels-first
-    input with compiling on and a word for the innermost scale, at most 0.8 of composed's channel
-    mixes and 16 or more input channels per group (BENCHMARKS.md: 1.04-1.67x composed where it
-    holds; 0.94x at 0.875 (1-d k7), 0.47x depthwise). In 3-d it ran 1.69x composed but held more
-    than the plain composition (inductor keeps the inner interleave of the three axes)."""
-    return (
+    """Whether ``factored`` runs before ``composed`` (BENCHMARKS.md): CPU inference on 1-d or 2-d
+    channels-first input, compiling on, a word for the innermost scale, at most 0.8 of composed's
+    channel mixes and 16 or more input channels per group; and either composed's core would run
+    ``native`` (factored measured 1.13-1.67x there) or its ``subpixel_compiled`` convolution is
+    compute-bound: 64 or more channels per group in and out and 2^27 or more multiplications
+    (1.08-1.27x; 0.87-0.97x with fewer channels or less work; 0.47x depthwise, 0.94x at 0.875
+    channel mixes). In 3-d it ran 1.69x composed but held more than the plain composition
+    (inductor keeps the inner interleave of the three axes)."""
+    if not (
         plan.op == "upsample_conv"
         and plan.core is not None
         and plan.device_type == "cpu"
@@ -99,7 +104,14 @@ def preferred(plan: FusedPlan) -> bool:
         and plan.ndim <= 2
         and plan.in_channels // plan.groups >= 16
         and channel_mixes(plan) <= 0.8
-    )
+    ):
+        return False
+    if TRANSPOSED.select(plan.core).name != "subpixel_compiled":
+        return True
+    core = plan.core
+    in_per_group, out_per_group = plan.in_channels // plan.groups, plan.out_channels // plan.groups
+    multiplications = core.batch * core.out_channels * math.prod(core.output_size) * in_per_group * math.prod(axis.taps for axis in core.phases)
+    return min(in_per_group, out_per_group) >= 64 and multiplications >= 2**27
 
 
 def _channel_blocks(plan: FusedPlan) -> list[int]:
