@@ -31,8 +31,9 @@ from ..algorithms import TRANSPOSED
 from ..algorithms.packing import interleaved, word, words
 from ..algorithms.subpixel import conv_axis, convolve, phase_taps, tap_product
 from ..algorithms.subpixel_compiled import residue_rows
+from ..geometry import Polyphase
 from .composed import Composed, axis_spread, computing
-from .plan import FusedPlan
+from .plan import FusedAxis, FusedPlan
 
 _CPU = torch.device("cpu")
 
@@ -110,7 +111,8 @@ def preferred(plan: FusedPlan) -> bool:
         return True
     core = plan.core
     in_per_group, out_per_group = plan.in_channels // plan.groups, plan.out_channels // plan.groups
-    multiplications = core.batch * core.out_channels * math.prod(core.output_size) * in_per_group * math.prod(axis.taps for axis in core.phases)
+    per_output = in_per_group * math.prod(axis.taps for axis in core.phases)
+    multiplications = core.batch * core.out_channels * math.prod(core.output_size) * per_output
     return min(in_per_group, out_per_group) >= 64 and multiplications >= 2**27
 
 
@@ -146,7 +148,7 @@ def _factoring(plan: FusedPlan) -> tuple[torch.Tensor, tuple[tuple[tuple[float, 
     return taps, tuple(tuple(tuple(row) for row in phase) for phase in per_axis[-1].tolist())
 
 
-def _axis_phases(axis, phases, kernel: int) -> torch.Tensor:
+def _axis_phases(axis: FusedAxis, phases: Polyphase, kernel: int) -> torch.Tensor:
     """``(scale, kernel, taps)``: each phase's taps as combinations of the conv kernel's taps."""
     return axis_spread(axis, True) @ phase_taps([phases], (kernel,), torch.float64, _CPU)
 
