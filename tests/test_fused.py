@@ -468,7 +468,7 @@ def test_inference_with_the_compiled_core(input_shape, kernel, kwargs, padding_m
     plan, _, _ = tconv.fused.functional._prepare("upsample_conv", ndim, x, w, b, call)
     assert tconv.algorithms.TRANSPOSED.decide(plan.core, "auto").algorithm.name == "subpixel_compiled"
     with torch.no_grad():
-        out = fused("upsample_conv", ndim)(x, w, b, **call)
+        out = fused("upsample_conv", ndim)(x, w, b, **call, algorithm="composed")
     expected = naive("upsample_conv", x.double(), w.double(), b.double(), **call)
     torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-4)
 
@@ -543,7 +543,9 @@ def test_factored_is_chosen_where_it_mixes_the_channels_less(compiling):
 
     assert chosen((8, 128, 16, 16), 128, (3, 3)) == "factored"
     assert chosen((8, 64, 32, 32), 64, (3, 3)) == "factored"
-    assert chosen((8, 64, 8, 8), 64, (3, 3)) == "factored"  # composed's core would run native
+    assert chosen((8, 128, 8, 8), 64, (3, 3)) == "factored"  # composed's core would run native
+    assert chosen((8, 64, 8, 8), 64, (3, 3)) == "naive"  # few samples, little work: fixed costs dominate
+    assert chosen((4, 256, 4, 4), 128, (3, 3)) == "naive"
     assert chosen((1, 64, 32, 32), 64, (3, 3)) == "composed"  # too little work
     assert chosen((2, 32, 8, 16, 16), 32, (3, 3, 3)) == "composed"
     assert chosen((8, 128, 16, 16), 128, (3, 3), requires_grad=True) == "composed"
