@@ -1,21 +1,33 @@
-"""What every algorithm is: a name, what it supports (as readable reasons why not), and a run."""
+"""What every algorithm is: a name, what it supports (as readable reasons why not), and a run.
+
+An algorithm of any family (transposed, fused, custom) is a small class over that family's plan.
+It declares what it cannot run as readable reasons (:meth:`Algorithm.why_not`), so that the
+dispatcher (:mod:`tconv.core.dispatch`) can choose, explain and refuse, and the tests can be
+generated from the declarations. Beyond :meth:`~Algorithm.run` a family may declare optional
+capabilities: methods some of its algorithms implement, listed by name in
+:attr:`Algorithm.capabilities` (the transposed family's ``run_spread``, through which the fused
+ops hand it their composed kernel as a linear map of the conv kernel).
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import ClassVar, Generic, Optional, TypeVar
 
 import torch
 
-from ..plan import ConvTransposePlan
+from .plan import TensorFacts
+
+Plan = TypeVar("Plan", bound=TensorFacts)
 
 
-class Algorithm:
-    """One way to compute a planned transposed convolution.
+class Algorithm(Generic[Plan]):
+    """One way to compute a planned call of a family.
 
     Subclasses set ``name`` and ``description``, extend :meth:`why_not` with the reasons a plan is
     out of their reach, and implement :meth:`run`. ``auto`` is False for algorithms that only run
-    when forced by name (the reference); ``compiles`` marks algorithms whose kernels
-    :mod:`tconv.compiling` compiles per problem (seconds the first time).
+    when forced by name (the references); ``compiles`` marks algorithms whose kernels
+    :mod:`tconv.core.compiling` compiles per problem (seconds the first time); ``capabilities``
+    names the family's optional methods this algorithm implements.
     """
 
     name: ClassVar[str]
@@ -23,17 +35,16 @@ class Algorithm:
     auto: ClassVar[bool] = True
     compiles: ClassVar[bool] = False
     device_types: ClassVar[frozenset[str]] = frozenset({"cpu", "cuda"})
+    capabilities: ClassVar[frozenset[str]] = frozenset()
 
-    def why_not(self, plan: ConvTransposePlan) -> list[str]:
+    def why_not(self, plan: Plan) -> list[str]:
         """Readable reasons this algorithm cannot run ``plan``; empty when it can."""
         if plan.device_type not in self.device_types:
             return [f"device type {plan.device_type!r} is not one of {sorted(self.device_types)}"]
         return []
 
-    def run(
-        self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
-    ) -> torch.Tensor:
-        """Compute the output ``(N, Cout, *plan.output_size)`` for a batched ``input``."""
+    def run(self, plan: Plan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+        """Compute the output ``plan.output_shape`` for a batched ``input``."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

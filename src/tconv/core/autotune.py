@@ -1,10 +1,13 @@
 """Autotuning: time the capable algorithms once per problem, remember the fastest.
 
-Off by default (the heuristics in :mod:`tconv.algorithms.heuristics` decide without measuring);
-on with ``tconv.set_autotune(True)`` or ``TCONV_AUTOTUNE=1``. Winners are kept in memory and in one
-JSON file per device under the user cache directory (``TCONV_CACHE_DIR`` overrides it), written
-atomically and merged with what other processes wrote. A corrupt file, or one written for another
-device, torch version or format, is ignored with a warning. All of it is thread-safe.
+For every family (the dispatcher, :mod:`tconv.core.dispatch`, calls it). Off by default (each
+family's ``preference`` decides without measuring); on with ``tconv.set_autotune(True)`` or
+``TCONV_AUTOTUNE=1``. Winners are kept in memory and in one JSON file per device under the user
+cache directory (``TCONV_CACHE_DIR`` overrides it), keyed by the family and the plan's
+``problem_key()``, written atomically and merged with what other processes wrote. A corrupt file,
+or one written for another device, torch version or format, is ignored with a warning. Problems
+without a stable key (custom convolutions of Python functions) are kept in memory only. All of it
+is thread-safe.
 """
 
 from __future__ import annotations
@@ -17,18 +20,18 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Union
 
 import torch
 from torch.utils import benchmark
 
-from ..plan import ConvTransposePlan
+from .plan import TensorFacts
 
-FORMAT = 1
+FORMAT = 2
 _lock = threading.RLock()
 _enabled: Optional[bool] = None  # None: follow TCONV_AUTOTUNE
 _persist = True
-_memory: dict[str, dict[str, str]] = {}  # device -> problem key -> algorithm
+_memory: dict[str, dict[object, str]] = {}  # device -> problem key -> algorithm
 _loaded: set[str] = set()
 
 
@@ -74,14 +77,11 @@ def cache_file(device: str) -> Path:
     return cache_dir() / f"autotune-{slug}.json"
 
 
-def problem_key(plan: ConvTransposePlan) -> str:
-    windows = ",".join(f"{w.full}:{w.begin}:{w.length}" for w in plan.windows)
-    return (
-        f"N{plan.batch} C{plan.in_channels}->{plan.out_channels} g{plan.groups} i{plan.input_size} "
-        f"k{plan.kernel_size} s{plan.stride} d{plan.dilation} w{windows} bias{int(plan.has_bias)} "
-        f"{str(plan.dtype).removeprefix('torch.')} {'cl' if plan.channels_last else 'cf'} grad{int(plan.requires_grad)}"
-        + (" lean" if plan.lean else "")
-    )
+def problem_key(family: str, plan: TensorFacts) -> Union[str, tuple]:
+    """The cache key of ``plan`` in ``family``: a string, or (for a plan without a stable key) a
+    tuple holding the plan, kept in memory only."""
+    key = plan.problem_key()
+    return f"{family}: {key}" if key else (family, plan)
 
 
 def _header(device: str) -> dict:
@@ -131,13 +131,14 @@ def _table(device: str) -> dict[str, str]:
     return _memory.setdefault(device, {})
 
 
-def cached_winner(plan: ConvTransposePlan, device: torch.device) -> Optional[str]:
+def cached_winner(family: str, plan: TensorFacts, device: torch.device) -> Optional[str]:
     with _lock:
-        return _table(device_name(device)).get(problem_key(plan))
+        return _table(device_name(device)).get(problem_key(family, plan))
 
 
 def tune(
-    plan: ConvTransposePlan,
+    family: str,
+    plan: TensorFacts,
     device: torch.device,
     candidates: Iterable[str],
     run: Callable[[str], None],
@@ -150,9 +151,10 @@ def tune(
         run(name)  # warm-up
         times[name] = timer.blocked_autorange(min_run_time=min_run_time).median
     winner = min(times, key=times.__getitem__)
+    key = problem_key(family, plan)
     with _lock:
         device_key = device_name(device)
-        _table(device_key)[problem_key(plan)] = winner
-        if _persist:
-            _write(device_key, {problem_key(plan): winner})
+        _table(device_key)[key] = winner
+        if _persist and isinstance(key, str):
+            _write(device_key, {key: winner})
     return winner, times

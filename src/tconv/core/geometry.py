@@ -15,6 +15,10 @@ A padding *rule* turns the call's arguments into a window:
 * :class:`Same` keeps ``input * stride`` samples (or the requested size) and crops the rest,
   the odd sample at the end (``SAME``/``SAME_UPPER``) or at the start (``SAME_LOWER``).
 
+The forward convolutions of the fused and custom ops are measured here too
+(:func:`conv_padding`, :func:`conv_output_length`): every shape tconv computes, it computes in
+this module.
+
 This module is pure Python: no tensors.
 """
 
@@ -23,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Sequence, Union
+
+from .plan import per_axis
 
 PADDING_STRINGS = ("valid", "same", "same_upper", "same_lower")
 
@@ -74,6 +80,31 @@ def effective_kernel(kernel: int, dilation: int) -> int:
 
 def full_length(size: int, kernel: int, stride: int, dilation: int) -> int:
     return (size - 1) * stride + effective_kernel(kernel, dilation)
+
+
+def conv_output_length(size: int, kernel: int, stride: int, dilation: int, pad_begin: int, pad_end: int) -> int:
+    """The output length of a forward convolution (``nn.ConvNd``'s formula) of ``size`` samples
+    padded by ``pad_begin`` and ``pad_end``; below 1 when the kernel does not fit."""
+    return (size + pad_begin + pad_end - effective_kernel(kernel, dilation)) // stride + 1
+
+
+def conv_padding(padding, ndim, kernel, dilation, *, strided) -> tuple[tuple[int, int], ...]:
+    """A forward convolution's ``padding`` as ``(begin, end)`` per axis, as ``nn.ConvNd`` pads
+    (``"same"``: the odd sample at the end)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * ndim
+        if padding != "same":
+            raise ValueError(
+                f"padding: unknown padding {padding!r}; legal values are 'same', 'valid', an int or one int per axis"
+            )
+        if strided:
+            raise ValueError(
+                "padding: 'same' is not supported for strided convolutions (as in PyTorch); give the padding as ints"
+            )
+        totals = [(k - 1) * d for k, d in zip(kernel, dilation)]
+        return tuple((total // 2, total - total // 2) for total in totals)
+    return tuple((p, p) for p in per_axis(padding, ndim, "padding", minimum=0))
 
 
 def parse_padding(padding: object, ndim: int) -> tuple[PaddingRule, ...]:

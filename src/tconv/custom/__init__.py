@@ -8,10 +8,10 @@ The usual recipe (``unfold``, expand over the output channels, combine, reduce) 
 rest of the package::
 
     custom_convNd  ->  CustomPlan (plan.py: pure Python)  ->  algorithm  ->  result
-    (functional.py)    arguments, chunks within max_memory    (conv.py, chunked.py, compiled.py, unfold.py)
+    (functional.py)    arguments, chunks within max_memory    (algorithms/*.py)
 
 * :mod:`.presets` defines the preset functions and their hand-written derivatives.
-* :mod:`.kernel` is the patch kernel every non-linear algorithm shares: the padded input stored
+* :mod:`.algorithms.kernel` is the patch kernel every non-linear algorithm shares: the padded input stored
   channels-last, its windows as a strided view (no copy), combine and reduce per chunk, and a
   backward that recomputes each chunk instead of storing the expanded tensor.
 * ``conv``: the presets that stay linear (``mul``/``add``/``sub`` with ``sum``/``mean``) are
@@ -19,34 +19,24 @@ rest of the package::
 * ``compiled``: the kernel compiled by ``torch.compile`` into fused loops (seconds to compile
   per problem, then the fastest; :func:`tconv.set_compile` turns it off).
 * ``chunked``: the kernel in eager PyTorch, chunk by chunk; runs everything.
-* ``unfold`` (the recipe) and ``reference`` (it in float64, the definition) run only when forced.
-* :data:`CUSTOM` is the dispatcher (see :mod:`tconv.dispatch`); :mod:`.testing` holds the random
-  problems the tests and ``tconv check`` share.
+* ``unfold`` (the recipe) and :mod:`.reference` (it in float64, the definition) run only when
+  forced.
+* :mod:`.preference` is the order ``"auto"`` tries them in; :data:`DISPATCHER` chooses (see
+  :mod:`tconv.core.dispatch`); :mod:`.testing` holds the random problems the tests and
+  ``tconv check`` share.
 """
 
 from __future__ import annotations
 
-from ..dispatch import Dispatcher
-from .chunked import Chunked
-from .compiled import Compiled
-from .conv import Conv
-from .plan import CustomPlan
-from .unfold import Reference, Unfold
+from ..core.dispatch import Dispatcher
+from .algorithms import FAST
+from .preference import portable, preference
+from .reference import Reference
 
+DISPATCHER = Dispatcher("custom", (*FAST, Reference()), preference, portable, portable_when_compiling=False)
+#: Every algorithm by name.
+ALGORITHMS = DISPATCHER.algorithms
+#: The dispatcher's old name.
+CUSTOM = DISPATCHER
 
-def preference(plan: CustomPlan) -> tuple[str, ...]:
-    """Linear presets: ``conv``; the rest: ``compiled``, else ``chunked`` (``tconv bench --suite
-    custom``, BENCHMARKS.md)."""
-    return ("conv", "compiled", "chunked") if plan.linear else ("compiled", "chunked")
-
-
-def portable(plan: CustomPlan) -> str:
-    """Exported: ordinary convolutions for the linear presets, else the recipe (slices of the
-    padded input, combine, reduce: standard operators)."""
-    return "conv" if plan.linear else "unfold"
-
-
-CUSTOM = Dispatcher((Conv(), Compiled(), Chunked(), Unfold(), Reference()), preference, portable, portable_when_compiling=False)
-ALGORITHMS = CUSTOM.algorithms
-
-__all__ = ["ALGORITHMS", "CUSTOM"]
+__all__ = ["ALGORITHMS", "CUSTOM", "DISPATCHER"]

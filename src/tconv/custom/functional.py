@@ -6,22 +6,14 @@ from typing import Optional
 
 import torch
 
-from ..dispatch import Choice
-from ..functional import autocast_operands, cached_plan, check_tensors, static_shape, tensor_facts
-from . import CUSTOM
-from .conv import CONV
-from .plan import CustomPlan, plan_custom_conv
+from ..core import entry
+from ..core.dispatch import Choice
+from ..kernels.ops import CONV
+from . import DISPATCHER
+from .plan import plan_custom_conv
 
-_WEIGHT = "(out_channels, in_channels // groups, *kernel_size)"
-
-
-def _prepare(ndim: int, input, weight, bias, arguments: dict) -> tuple[CustomPlan, torch.Tensor, bool]:
-    """Check the tensors and plan the call: ``(plan, batched input, whether it was unbatched)``."""
-    unbatched = check_tensors(input, weight, bias, ndim, weight_layout=_WEIGHT, complex=False)
-    batched = input.unsqueeze(0) if unbatched else input
-    facts = tensor_facts(batched, weight, bias)
-    plan = cached_plan(plan_custom_conv, ("custom_conv", static_shape(batched), static_shape(weight)), **arguments, **facts)
-    return plan, batched, unbatched
+#: The custom convolutions' way in (:class:`tconv.core.entry.Op`).
+CUSTOM_CONV = entry.Op("custom_conv", DISPATCHER, plan_custom_conv, "(out_channels, in_channels // groups, *kernel_size)")
 
 
 def custom_conv(
@@ -50,10 +42,7 @@ def custom_conv(
         stride=stride, padding=padding, dilation=dilation, groups=groups, combine=combine, reduce=reduce,
         padding_mode=padding_mode, max_memory=max_memory,
     )
-    input, weight, bias = autocast_operands(input, weight, bias)
-    plan, batched, unbatched = _prepare(ndim, input, weight, bias, arguments)
-    out = CUSTOM.select(plan, algorithm).run(plan, batched, weight, bias)
-    return out.squeeze(0) if unbatched else out
+    return CUSTOM_CONV(ndim, input, weight, bias, algorithm, arguments)
 
 
 def _named(value: object, name: str) -> bool:
@@ -78,15 +67,16 @@ def _torch_conv(ndim: int, input, weight, bias, stride, padding, dilation, group
         return None
 
 
-def explain_custom(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, *, algorithm: str = "auto", **arguments) -> Choice:
+def explain_custom(
+    input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, *, algorithm: str = "auto", **arguments
+) -> Choice:
     """Which algorithm :func:`custom_conv2d` (or 1d, 3d, by the weight) runs for these arguments
-    (its keyword arguments), and why the others don't."""
-    ndim = weight.dim() - 2 if isinstance(weight, torch.Tensor) else 0
-    input, weight, bias = autocast_operands(input, weight, bias)
-    plan, _, _ = _prepare(ndim, input, weight, bias, arguments)
-    return CUSTOM.decide(plan, algorithm)
+    (its keyword arguments), and why the others don't; the same as
+    ``tconv.explain(tconv.custom_conv2d, input, weight, bias, **arguments)``."""
+    return CUSTOM_CONV.explain(None, input, weight, bias, algorithm, arguments)
 
 
+@entry.public(CUSTOM_CONV, 1)
 def custom_conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, combine=None, reduce="sum",
                   padding_mode="zeros", max_memory=None, algorithm="auto") -> torch.Tensor:
     """1-d :func:`custom_conv2d`: input ``(N, Cin, L)`` or ``(Cin, L)``, weight ``(Cout, Cin // groups, k)``."""
@@ -94,6 +84,7 @@ def custom_conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, gro
                        padding_mode=padding_mode, max_memory=max_memory, algorithm=algorithm)
 
 
+@entry.public(CUSTOM_CONV, 2)
 def custom_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, combine=None, reduce="sum",
                   padding_mode="zeros", max_memory=None, algorithm="auto") -> torch.Tensor:
     """A convolution with your own function of (sample, weight) and your own reduction.
@@ -144,6 +135,7 @@ def custom_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, gro
                        padding_mode=padding_mode, max_memory=max_memory, algorithm=algorithm)
 
 
+@entry.public(CUSTOM_CONV, 3)
 def custom_conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, combine=None, reduce="sum",
                   padding_mode="zeros", max_memory=None, algorithm="auto") -> torch.Tensor:
     """3-d :func:`custom_conv2d`: input ``(N, Cin, D, H, W)`` or unbatched, weight ``(Cout, Cin // groups, kD, kH, kW)``."""

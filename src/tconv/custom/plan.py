@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from numbers import Integral
 from typing import Callable, Optional, Sequence, Union
 
-from ..plan import TensorFacts, check_padding_mode, conv_channels, conv_padding, per_axis
+from ..core.geometry import conv_output_length, conv_padding
+from ..core.plan import TensorFacts, check_padding_mode, conv_channels, per_axis
 
 #: Combine presets: ``combine(x, w)`` for an input sample ``x`` and a weight ``w``.
 COMBINES = ("mul", "add", "sub", "abs_diff", "sq_diff")
@@ -83,12 +84,16 @@ class CustomPlan(TensorFacts):
     @property
     def output_size(self) -> tuple[int, ...]:
         return tuple(
-            (p - d * (k - 1) - 1) // s + 1 for p, k, s, d in zip(self.padded_size, self.kernel_size, self.stride, self.dilation)
+            conv_output_length(n, k, s, d, begin, end)
+            for n, k, s, d, (begin, end) in zip(self.input_size, self.kernel_size, self.stride, self.dilation, self.padding)
         )
 
     @property
     def output_shape(self) -> tuple[int, ...]:
         return (self.batch, self.out_channels, *self.output_size)
+
+    def problem_key(self) -> str:
+        return repr(self) if self.presets else ""  # a function's repr names its address
 
     @property
     def fan_in(self) -> int:
@@ -189,7 +194,7 @@ def plan_custom_conv(
             raise ValueError(f"padding: reflect padding of {max(begin, end)} on spatial axis {axis} must be smaller than the input's size there ({n})")
         if padding_mode == "circular" and max(begin, end) > n:
             raise ValueError(f"padding: circular padding of {max(begin, end)} on spatial axis {axis} must not exceed the input's size there ({n})")
-        if n + begin + end < d * (k - 1) + 1:
+        if conv_output_length(n, k, 1, d, begin, end) < 1:
             raise ValueError(
                 f"weight: the kernel's extent {d * (k - 1) + 1} on spatial axis {axis} is larger than the padded input there ({n + begin + end})"
             )

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..plan import PADDING_MODES
-from ..testing import error_against_reference, random_tensors
+from ..core.plan import PADDING_MODES
+from ..core.testing import FamilyTests, error_against_reference, random_tensors
+from . import DISPATCHER
 from .functional import custom_conv, explain_custom
 from .plan import COMBINES, LIVE_TENSORS, REDUCES
 
@@ -46,7 +47,7 @@ REDUCE_CALLABLES = (sum_of_squares, soft_maximum)
 
 
 @dataclass(frozen=True)
-class Config:
+class Case:
     """One call: ``tconv.custom_conv<ndim>d(x, w, b, **kwargs)`` with random tensors of these shapes."""
 
     ndim: int
@@ -56,7 +57,7 @@ class Config:
     kwargs: dict = field(default_factory=dict, hash=False)
 
     def tensors(self, dtype=torch.float64, *, seed=0, requires_grad=False):
-        """Random ``(input, weight, bias)`` (:func:`tconv.testing.random_tensors`)."""
+        """Random ``(input, weight, bias)`` (:func:`tconv.core.testing.random_tensors`)."""
         return random_tensors(self.input_shape, self.weight_shape, self.bias, dtype, seed=seed, requires_grad=requires_grad)
 
     def __str__(self):
@@ -65,7 +66,7 @@ class Config:
         return f"tconv.custom_conv{self.ndim}d(x{list(self.input_shape)}, w{list(self.weight_shape)}, {'bias' if self.bias else 'None'}, {options})"
 
 
-def random_config(rng: random.Random, ndim: int) -> Config:
+def random_case(rng: random.Random, ndim: int) -> Case:
     """A random legal call (shapes large enough for at least one output)."""
     small = ndim == 3
     kind = rng.choice(("plain", "plain", "two", "depthwise"))
@@ -97,29 +98,40 @@ def random_config(rng: random.Random, ndim: int) -> Config:
     if rng.random() < 0.3:  # several chunks: of samples, positions or output channels
         fan_in = cin // groups * math.prod(kernel)
         kw["max_memory"] = groups * fan_in * 8 * LIVE_TENSORS * rng.choice((1, 3, 10, 40))  # float64 positions
-    return Config(ndim, (rng.randint(1, 3), cin, *size), (cout, cin // groups, *kernel), rng.random() < 0.5, kw)
+    return Case(ndim, (rng.randint(1, 3), cin, *size), (cout, cin // groups, *kernel), rng.random() < 0.5, kw)
 
 
-def random_configs(seed: int, count: int) -> list[Config]:
+def random_cases(seed: int, count: int) -> list[Case]:
     """``count`` random calls, 1-d and 2-d twice as often as the slower 3-d."""
     rng = random.Random(seed)
-    return [random_config(rng, rng.choice((1, 1, 2, 2, 3))) for _ in range(count)]
+    return [random_case(rng, rng.choice((1, 1, 2, 2, 3))) for _ in range(count)]
 
 
-def compare_with_reference(cfg: Config, algorithm: str, dtype: torch.dtype = torch.float32, *, seed: int = 0) -> float:
+def compare_with_reference(case: Case, algorithm: str, dtype: torch.dtype = torch.float32, *, seed: int = 0) -> float:
     """Largest relative error of ``algorithm`` against ``reference`` (float64) on the same rounded
     values: the output and the gradients of input, weight and bias."""
-    tensors = cfg.tensors(dtype, seed=seed, requires_grad=True)
+    tensors = case.tensors(dtype, seed=seed, requires_grad=True)
 
     def run(x, w, b):
-        return custom_conv(cfg.ndim, x, w, b, **cfg.kwargs, algorithm=algorithm)
+        return custom_conv(case.ndim, x, w, b, **case.kwargs, algorithm=algorithm)
 
     def reference(x, w, b):
-        return custom_conv(cfg.ndim, x, w, b, **cfg.kwargs, algorithm="reference")
+        return custom_conv(case.ndim, x, w, b, **case.kwargs, algorithm="reference")
 
-    return error_against_reference(run, reference, tensors, torch.float64, seed=seed, label=f"{algorithm} on {cfg}")
+    return error_against_reference(run, reference, tensors, torch.float64, seed=seed, label=f"{algorithm} on {case}")
 
 
-def unable(cfg: Config, dtype: torch.dtype = torch.float32) -> dict[str, list[str]]:
-    """Each custom algorithm's reasons for not running ``cfg`` in ``dtype`` (empty: it can)."""
-    return explain_custom(*cfg.tensors(dtype, requires_grad=True), **cfg.kwargs).reasons
+def unable(case: Case, dtype: torch.dtype = torch.float32, **layout: object) -> dict[str, list[str]]:
+    """Each custom algorithm's reasons for not running ``case`` in ``dtype`` (empty: it can)."""
+    return explain_custom(*case.tensors(dtype, requires_grad=True), **case.kwargs).reasons
+
+
+#: The family's testing vocabulary (:class:`tconv.core.testing.FamilyTests`).
+TESTS = FamilyTests(
+    name="custom",
+    title="custom_conv: forward and gradients against the float64 unfold recipe",
+    algorithms=DISPATCHER.algorithms,
+    random_cases=random_cases,
+    unable=unable,
+    compare_with_reference=compare_with_reference,
+)

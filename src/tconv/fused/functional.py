@@ -2,45 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Optional
 
 import torch
 
-from ..dispatch import Choice
-from ..functional import autocast_operands, cached_plan, check_tensors, static_shape, tensor_facts
-from . import FUSED
-from .plan import FusedPlan, plan_conv_pool, plan_upsample_conv
+from ..core import entry
+from ..core.dispatch import Choice
+from . import DISPATCHER
+from .plan import plan_conv_pool, plan_upsample_conv
 
 _WEIGHT = "(out_channels, in_channels // groups, *kernel_size)"
-_PLANNERS: dict[str, Callable[..., FusedPlan]] = {"upsample_conv": plan_upsample_conv, "conv_pool": plan_conv_pool}
+#: The fused ops' ways in (:class:`tconv.core.entry.Op`), by name.
+OPS = {
+    "upsample_conv": entry.Op("upsample_conv", DISPATCHER, plan_upsample_conv, _WEIGHT),
+    "conv_pool": entry.Op("conv_pool", DISPATCHER, plan_conv_pool, _WEIGHT),
+}
 
 
-def _prepare(op: str, ndim: int, input, weight, bias, arguments: dict) -> tuple[FusedPlan, torch.Tensor, bool]:
-    """Check the tensors and plan the call: ``(plan, batched input, whether it was unbatched)``."""
-    unbatched = check_tensors(input, weight, bias, ndim, weight_layout=_WEIGHT, complex=False)
-    batched = input.unsqueeze(0) if unbatched else input
-    facts = tensor_facts(batched, weight, bias)
-    plan = cached_plan(_PLANNERS[op], (op, static_shape(batched), static_shape(weight)), **arguments, **facts)
-    return plan, batched, unbatched
+def _op(op: object) -> entry.Op:
+    if op not in OPS:
+        raise ValueError(f"op: expected one of {', '.join(map(repr, OPS))}; got {op!r}")
+    return OPS[op]
 
 
 def fused(op: str, ndim: int, input, weight, bias, *, algorithm: str = "auto", **arguments) -> torch.Tensor:
     """Run ``op`` (``"upsample_conv"`` or ``"conv_pool"``) with ``ndim`` spatial axes."""
-    input, weight, bias = autocast_operands(input, weight, bias)
-    plan, batched, unbatched = _prepare(op, ndim, input, weight, bias, arguments)
-    out = FUSED.select(plan, algorithm).run(plan, batched, weight, bias)
-    return out.squeeze(0) if unbatched else out
+    return _op(op)(ndim, input, weight, bias, algorithm, arguments)
 
 
-def explain_fused(op: str, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, *, algorithm: str = "auto", **arguments) -> Choice:
+def explain_fused(
+    op: str, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, *, algorithm: str = "auto",
+    **arguments,
+) -> Choice:
     """Which algorithm ``op`` (``"upsample_conv"`` or ``"conv_pool"``) runs for these arguments (the
-    keyword arguments of :func:`upsample_conv2d` or :func:`conv_pool2d`), and why the others don't."""
-    if op not in _PLANNERS:
-        raise ValueError(f"op: expected one of {', '.join(map(repr, _PLANNERS))}; got {op!r}")
-    ndim = weight.dim() - 2 if isinstance(weight, torch.Tensor) else 0
-    input, weight, bias = autocast_operands(input, weight, bias)
-    plan, _, _ = _prepare(op, ndim, input, weight, bias, arguments)
-    return FUSED.decide(plan, algorithm)
+    keyword arguments of :func:`upsample_conv2d` or :func:`conv_pool2d`), and why the others don't;
+    the same as ``tconv.explain(tconv.upsample_conv2d, input, weight, bias, **arguments)``."""
+    return _op(op).explain(None, input, weight, bias, algorithm, arguments)
 
 
 def upsample_conv(
@@ -86,6 +83,7 @@ def conv_pool(
     )
 
 
+@entry.public(OPS["upsample_conv"], 1)
 def upsample_conv1d(input, weight, bias=None, scale_factor=2, mode="nearest", padding=0, dilation=1, groups=1,
                     padding_mode="zeros", align_corners=None, *, algorithm="auto") -> torch.Tensor:
     """1-d :func:`upsample_conv2d`: input ``(N, Cin, L)`` or ``(Cin, L)``, weight ``(Cout, Cin // groups, k)``,
@@ -93,6 +91,7 @@ def upsample_conv1d(input, weight, bias=None, scale_factor=2, mode="nearest", pa
     return upsample_conv(1, input, weight, bias, scale_factor, mode, padding, dilation, groups, padding_mode, align_corners, algorithm=algorithm)
 
 
+@entry.public(OPS["upsample_conv"], 2)
 def upsample_conv2d(input, weight, bias=None, scale_factor=2, mode="nearest", padding=0, dilation=1, groups=1,
                     padding_mode="zeros", align_corners=None, *, algorithm="auto") -> torch.Tensor:
     """Upsampling followed by a stride-1 convolution, fused and exact.
@@ -129,6 +128,7 @@ def upsample_conv2d(input, weight, bias=None, scale_factor=2, mode="nearest", pa
     return upsample_conv(2, input, weight, bias, scale_factor, mode, padding, dilation, groups, padding_mode, align_corners, algorithm=algorithm)
 
 
+@entry.public(OPS["upsample_conv"], 3)
 def upsample_conv3d(input, weight, bias=None, scale_factor=2, mode="nearest", padding=0, dilation=1, groups=1,
                     padding_mode="zeros", align_corners=None, *, algorithm="auto") -> torch.Tensor:
     """3-d :func:`upsample_conv2d`: input ``(N, Cin, D, H, W)`` or unbatched, weight
@@ -136,12 +136,14 @@ def upsample_conv3d(input, weight, bias=None, scale_factor=2, mode="nearest", pa
     return upsample_conv(3, input, weight, bias, scale_factor, mode, padding, dilation, groups, padding_mode, align_corners, algorithm=algorithm)
 
 
+@entry.public(OPS["conv_pool"], 1)
 def conv_pool1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, pool_size=2,
                 padding_mode="zeros", *, algorithm="auto") -> torch.Tensor:
     """1-d :func:`conv_pool2d`: input ``(N, Cin, L)`` or ``(Cin, L)``, weight ``(Cout, Cin // groups, k)``."""
     return conv_pool(1, input, weight, bias, stride, padding, dilation, groups, pool_size, padding_mode, algorithm=algorithm)
 
 
+@entry.public(OPS["conv_pool"], 2)
 def conv_pool2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, pool_size=2,
                 padding_mode="zeros", *, algorithm="auto") -> torch.Tensor:
     """A convolution followed by average pooling, fused and exact.
@@ -172,6 +174,7 @@ def conv_pool2d(input, weight, bias=None, stride=1, padding=0, dilation=1, group
     return conv_pool(2, input, weight, bias, stride, padding, dilation, groups, pool_size, padding_mode, algorithm=algorithm)
 
 
+@entry.public(OPS["conv_pool"], 3)
 def conv_pool3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, pool_size=2,
                 padding_mode="zeros", *, algorithm="auto") -> torch.Tensor:
     """3-d :func:`conv_pool2d`: input ``(N, Cin, D, H, W)`` or unbatched, weight ``(Cout, Cin // groups, kD, kH, kW)``."""

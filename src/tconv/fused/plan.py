@@ -27,8 +27,9 @@ from typing import Optional, Sequence
 
 import torch
 
-from ..geometry import AxisWindow
-from ..plan import PADDING_MODES, ConvTransposePlan, TensorFacts, check_padding_mode, conv_channels, conv_padding, per_axis
+from ..core.geometry import AxisWindow, conv_output_length, conv_padding
+from ..core.plan import TensorFacts, check_padding_mode, conv_channels, per_axis
+from ..transposed.plan import ConvTransposePlan
 
 LINEAR_MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
 NEAREST_MODES = ("nearest", "nearest-exact")  # the same sampling for integer scale factors
@@ -65,7 +66,7 @@ class FusedAxis:
 
     @property
     def conv_length(self) -> int:
-        return (self.signal + self.pad_begin + self.pad_end - self.reach - 1) // self.stride + 1
+        return conv_output_length(self.signal, self.kernel, self.stride, self.dilation, self.pad_begin, self.pad_end)
 
     @property
     def output(self) -> int:

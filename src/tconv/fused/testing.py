@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from ..plan import PADDING_MODES
-from ..testing import error_against_reference, random_tensors
+from ..core.plan import PADDING_MODES
+from ..core.testing import FamilyTests, error_against_reference, random_tensors
+from ..kernels.ops import AVG_POOL, CONV
+from . import DISPATCHER
 from .functional import explain_fused, fused
-from .naive import AVG_POOL, CONV
 from .plan import LINEAR_MODES as LINEAR
 
 OPS = ("upsample_conv", "conv_pool")
@@ -80,7 +81,7 @@ def naive(op, x, w, b=None, **kw):
 
 
 @dataclass(frozen=True)
-class Config:
+class Case:
     """One fused call: ``tconv.<op><ndim>d(x, w, b, **kwargs)`` with random tensors of these shapes."""
 
     op: str  # "upsample_conv" or "conv_pool"
@@ -91,7 +92,7 @@ class Config:
     kwargs: dict = field(default_factory=dict, hash=False)
 
     def tensors(self, dtype=torch.float64, *, seed=0, requires_grad=False):
-        """Random ``(input, weight, bias)`` (:func:`tconv.testing.random_tensors`)."""
+        """Random ``(input, weight, bias)`` (:func:`tconv.core.testing.random_tensors`)."""
         return random_tensors(self.input_shape, self.weight_shape, self.bias, dtype, seed=seed, requires_grad=requires_grad)
 
     def __str__(self):
@@ -107,7 +108,7 @@ def _pick_per_axis(rng, ndim, draw):
     return draw() if rng.random() < 0.4 else tuple(draw() for _ in range(ndim))
 
 
-def random_config(rng: random.Random, op: str, ndim: int) -> Config:
+def random_case(rng: random.Random, op: str, ndim: int) -> Case:
     """A random call of ``op`` (some of which torch's composition refuses, e.g. reflect pad >= size)."""
     small = ndim == 3
     kind = rng.choice(("plain", "plain", "two", "depthwise"))
@@ -153,39 +154,52 @@ def random_config(rng: random.Random, op: str, ndim: int) -> Config:
             needed = d * (k - 1) + 1 + s * (p - 1)
             largest = {1: 14, 2: 10, 3: 7}[ndim]
             size.append(rng.randint(1, 4) if rng.random() < 0.15 else min(largest, max(1, needed + rng.randint(-1, 3))))
-    return Config(op, ndim, (batch, cin, *size), (cout, cin // groups, *kernel), rng.random() < 0.5, kw)
+    return Case(op, ndim, (batch, cin, *size), (cout, cin // groups, *kernel), rng.random() < 0.5, kw)
 
 
-def random_configs(seed: int, count: int) -> list[Config]:
+def random_cases(seed: int, count: int) -> list[Case]:
     """``count`` random calls of both ops, 1-d and 2-d twice as often as the slower 3-d."""
     rng = random.Random(seed)
-    return [random_config(rng, rng.choice(OPS), rng.choice((1, 1, 2, 2, 3))) for _ in range(count)]
+    return [random_case(rng, rng.choice(OPS), rng.choice((1, 1, 2, 2, 3))) for _ in range(count)]
 
 
-def torch_accepts(cfg: Config) -> bool:
-    """Whether torch's own composition runs ``cfg`` (in float64)."""
-    x, w, b = cfg.tensors(seed=0)
+def torch_accepts(case: Case) -> bool:
+    """Whether torch's own composition runs ``case`` (in float64)."""
+    x, w, b = case.tensors(seed=0)
     try:
-        naive(cfg.op, x, w, b, **cfg.kwargs)
+        naive(case.op, x, w, b, **case.kwargs)
     except TORCH_REFUSES:
         return False
     return True
 
 
-def compare_with_composition(cfg: Config, algorithm: str, dtype: torch.dtype = torch.float32, *, seed: int = 0) -> float:
+def compare_with_reference(case: Case, algorithm: str, dtype: torch.dtype = torch.float32, *, seed: int = 0) -> float:
     """Largest relative error of ``algorithm`` against the float64 composition (:func:`naive`) on
     the same rounded values: the output and the gradients of input, weight and bias."""
-    tensors = cfg.tensors(dtype, seed=seed, requires_grad=True)
+    tensors = case.tensors(dtype, seed=seed, requires_grad=True)
 
     def run(x, w, b):
-        return fused(cfg.op, cfg.ndim, x, w, b, **cfg.kwargs, algorithm=algorithm)
+        return fused(case.op, case.ndim, x, w, b, **case.kwargs, algorithm=algorithm)
 
     def composition(x, w, b):
-        return naive(cfg.op, x, w, b, **cfg.kwargs)
+        return naive(case.op, x, w, b, **case.kwargs)
 
-    return error_against_reference(run, composition, tensors, torch.float64, seed=seed, label=f"{algorithm} on {cfg}")
+    return error_against_reference(run, composition, tensors, torch.float64, seed=seed, label=f"{algorithm} on {case}")
 
 
-def unable(cfg: Config, dtype: torch.dtype = torch.float32) -> dict[str, list[str]]:
-    """Each fused algorithm's reasons for not running ``cfg`` in ``dtype`` (empty: it can)."""
-    return explain_fused(cfg.op, *cfg.tensors(dtype, requires_grad=True), **cfg.kwargs).reasons
+def unable(case: Case, dtype: torch.dtype = torch.float32, **layout: object) -> dict[str, list[str]]:
+    """Each fused algorithm's reasons for not running ``case`` in ``dtype`` (empty: it can)."""
+    return explain_fused(case.op, *case.tensors(dtype, requires_grad=True), **case.kwargs).reasons
+
+
+#: The family's testing vocabulary (:class:`tconv.core.testing.FamilyTests`); the reference is
+#: PyTorch's own composition, so a case it refuses is no test.
+TESTS = FamilyTests(
+    name="fused",
+    title="upsample_conv, conv_pool: forward and gradients against the float64 composition",
+    algorithms=DISPATCHER.algorithms,
+    random_cases=random_cases,
+    unable=unable,
+    compare_with_reference=compare_with_reference,
+    testable=torch_accepts,
+)

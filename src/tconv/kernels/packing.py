@@ -14,7 +14,6 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
-from ..plan import ConvTransposePlan
 
 #: Each floating dtype's integer of the same size (its bits, reinterpreted).
 SAME_SIZE = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32: torch.int32, torch.float64: torch.int64}
@@ -88,14 +87,14 @@ def unpack(interleaved: torch.Tensor, count: int) -> torch.Tensor:
     return unwords(interleaved.view(word(dtype, count)), count, SAME_SIZE[dtype]).view(dtype)
 
 
-def packing_reasons(plan: ConvTransposePlan) -> list[str]:
-    """Why the output of ``plan`` cannot be written through words: its dtype, or no word holding
-    its innermost stride's samples."""
-    if plan.dtype not in SAME_SIZE:
-        return [f"dtype {plan.dtype}: compiled for float16, bfloat16, float32 and float64 only"]
-    if word(plan.dtype, plan.stride[-1]) is None:
+def packing_reasons(dtype: torch.dtype, stride: int) -> list[str]:
+    """Why an output of ``dtype`` whose innermost axis has ``stride`` cannot be written through
+    words: its dtype, or no word holding that many samples."""
+    if dtype not in SAME_SIZE:
+        return [f"dtype {dtype}: compiled for float16, bfloat16, float32 and float64 only"]
+    if word(dtype, stride) is None:
         return [
-            f"innermost stride {plan.stride[-1]}: no integer word holds {plan.stride[-1]} {str(plan.dtype).removeprefix('torch.')} "
+            f"innermost stride {stride}: no integer word holds {stride} {str(dtype).removeprefix('torch.')} "
             "samples (stride 1; 2 for float32; 2 or 4 for float16 and bfloat16)"
         ]
     return []

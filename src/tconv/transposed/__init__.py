@@ -1,58 +1,50 @@
-"""The algorithms and the dispatcher that picks one for a plan.
+"""Transposed convolutions in every framework's padding vocabulary.
 
-Each algorithm lives in its own module and declares, through ``why_not``, what it cannot run.
-:func:`choose` takes a forced name (raising with that algorithm's reasons when it cannot run the
-plan) or, for ``"auto"``, the autotuned winner when autotuning is on (:mod:`.autotune`), else the
-first capable algorithm in the order of :func:`.heuristics.preference`.
+The family's rooms, the same in :mod:`tconv.fused` and :mod:`tconv.custom`:
+
+* :mod:`.functional`: the public ops (``conv_transpose1d/2d/3d``) and ``explain``;
+* :mod:`.plan`: every argument checked, every axis reduced to its window (pure Python; the
+  window model itself is :mod:`tconv.core.geometry`);
+* :mod:`.algorithms`: one file per algorithm, each declaring what it cannot run;
+* :mod:`.preference`: the order ``"auto"`` tries them in, from measurements;
+* :mod:`.reference`: the float64 definition, written for clarity;
+* :mod:`.testing`: random problems and their comparison with the reference (the tests and
+  ``tconv check`` share them).
+
+:data:`DISPATCHER` (:class:`tconv.core.dispatch.Dispatcher`) chooses: a forced name, the first
+capable algorithm in the order of preference, or with autotuning on the measured fastest.
+The fused ops reach this family through it and the algorithms' declared interface
+(:class:`.algorithms.TransposedAlgorithm`), never through a concrete algorithm.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Optional
-
-import torch
-
-from ..dispatch import Choice, Dispatcher, NoAlgorithmError
-from ..plan import ConvTransposePlan
-from . import autotune, heuristics
-from .base import Algorithm
-from .gemm import Gemm
-from .native import Native
-from .native_channels_last import NativeChannelsLast
-from .nonoverlap import Nonoverlap
-from .nonoverlap_compiled import NonoverlapCompiled
+from ..core.dispatch import Choice, Dispatcher, NoAlgorithmError
+from .algorithms import FAST, TransposedAlgorithm
+from .preference import portable, preference
 from .reference import Reference
-from .subpixel import Subpixel
-from .subpixel_compiled import SubpixelCompiled
 
-TRANSPOSED = Dispatcher(
-    (Native(), NativeChannelsLast(), Nonoverlap(), NonoverlapCompiled(), Subpixel(), SubpixelCompiled(), Gemm(), Reference()), heuristics.preference, lambda plan: "native",
-    portable_when_compiling=True,
-)
-ALGORITHMS: dict[str, Algorithm] = TRANSPOSED.algorithms
-get = TRANSPOSED.get
-reasons = TRANSPOSED.reasons
-select = TRANSPOSED.select
+DISPATCHER = Dispatcher("transposed", (*FAST, Reference()), preference, portable, portable_when_compiling=True)
+#: Every algorithm by name.
+ALGORITHMS: dict[str, TransposedAlgorithm] = DISPATCHER.algorithms
+#: The old names of the dispatcher and its methods (``tconv.algorithms.TRANSPOSED``, ``get``, ...).
+TRANSPOSED = DISPATCHER
+get = DISPATCHER.get
+reasons = DISPATCHER.reasons
+select = DISPATCHER.select
+choose = DISPATCHER.choose
+Algorithm = TransposedAlgorithm
 
-
-def choose(
-    plan: ConvTransposePlan,
-    algorithm: str = "auto",
-    *,
-    device: Optional[torch.device] = None,
-    run: Optional[Callable[[str], None]] = None,
-) -> Choice:
-    """The algorithm for ``plan``. With autotuning on, ``"auto"`` and a ``run(name)`` that runs the
-    problem with a named algorithm, the capable algorithms are timed once and the winner kept."""
-    choice = TRANSPOSED.decide(plan, algorithm)
-    if choice.how == "forced" or run is None or device is None or not autotune.autotune_enabled() or torch.compiler.is_compiling():
-        return choice
-    cached = autotune.cached_winner(plan, device)
-    if cached in ALGORITHMS and not choice.reasons[cached]:
-        return Choice(ALGORITHMS[cached], "autotune cache", choice.reasons, family=ALGORITHMS)
-    candidates = [name for name, why in choice.reasons.items() if not why and ALGORITHMS[name].auto]
-    winner, times = autotune.tune(plan, device, candidates, run)
-    return Choice(ALGORITHMS[winner], "autotuned", choice.reasons, times, family=ALGORITHMS)
-
-
-__all__ = ["ALGORITHMS", "Algorithm", "Choice", "NoAlgorithmError", "choose", "get", "reasons", "select"]
+__all__ = [
+    "ALGORITHMS",
+    "Algorithm",
+    "Choice",
+    "DISPATCHER",
+    "NoAlgorithmError",
+    "TRANSPOSED",
+    "TransposedAlgorithm",
+    "choose",
+    "get",
+    "reasons",
+    "select",
+]

@@ -2,117 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence, TypeVar, Union
+from typing import Optional, Sequence
 
 import torch
 
-from . import algorithms
-from .algorithms.autotune import autotune_enabled
-from .plan import CHANNELS_LAST, ConvTransposePlan, plan_conv_transpose
+from ..core import entry
+from ..core.dispatch import Choice
+from . import DISPATCHER
+from .plan import ConvTransposePlan, plan_conv_transpose
 
-Plan = TypeVar("Plan")
-
-
-_TRANSPOSED_WEIGHT = "(in_channels, out_channels // groups, *kernel_size)"
-
-
-def check_tensors(
-    input: object, weight: object, bias: object, ndim: int, *, weight_layout: str = _TRANSPOSED_WEIGHT, complex: bool = True
-) -> bool:
-    """Type, dtype and device checks; returns whether ``input`` is unbatched."""
-    for name, value in (("input", input), ("weight", weight)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"{name}: expected a torch.Tensor; got {type(value).__name__}")
-    if bias is not None and not isinstance(bias, torch.Tensor):
-        raise TypeError(f"bias: expected a torch.Tensor or None; got {type(bias).__name__}")
-    if not (input.dtype.is_floating_point or (complex and input.dtype.is_complex)):
-        kinds = "a floating-point or complex" if complex else "a floating-point"
-        raise TypeError(f"input: expected {kinds} dtype; got {input.dtype}")
-    for name, value in (("weight", weight), ("bias", bias)):
-        if value is not None and value.dtype != input.dtype:
-            raise TypeError(f"{name}: dtype {value.dtype} does not match the input's {input.dtype}; convert one of them")
-        if value is not None and value.device != input.device:
-            raise ValueError(f"{name}: is on {value.device} but the input is on {input.device}")
-    if weight.dim() != ndim + 2:
-        raise ValueError(
-            f"weight: expected {ndim + 2} dimensions {weight_layout}; got shape {tuple(weight.shape)}"
-        )
-    if input.dim() not in (ndim + 1, ndim + 2):
-        raise ValueError(
-            f"input: expected {ndim + 2} dimensions (N, C, *spatial) or {ndim + 1} (C, *spatial, unbatched) "
-            f"for {ndim} spatial axes; got shape {tuple(input.shape)}"
-        )
-    return input.dim() == ndim + 1
-
-
-def autocast_operands(input: object, weight: object, bias: object) -> tuple:
-    """Under ``torch.autocast``, the floating-point operands in its dtype, as PyTorch's
-    convolutions take them (so a tconv op after an autocast op gets matching dtypes)."""
-    if not isinstance(input, torch.Tensor) or not torch.is_autocast_enabled(input.device.type):
-        return input, weight, bias
-    dtype = torch.get_autocast_dtype(input.device.type)
-    cast = lambda t: t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() else t  # noqa: E731
-    return cast(input), cast(weight), cast(bias)
-
-
-def is_channels_last(input: torch.Tensor) -> bool:
-    layout = CHANNELS_LAST.get(input.dim() - 2)
-    return layout is not None and input.shape[1] > 1 and input.is_contiguous(memory_format=layout) and not input.is_contiguous()
-
-
-def static_shape(tensor: torch.Tensor) -> tuple[int, ...]:
-    """``tensor``'s shape as ints: under ``torch.compile`` this specialises the graph to the shape
-    (plans are made per shape; symbolic sizes would reach the algorithms' arithmetic)."""
-    return tuple(map(int, tensor.shape))
-
-
-def _typed(value: object) -> object:
-    """A hashable, type-strict cache key for an argument (``2`` and ``2.0``, ``1`` and ``True``
-    differ): sequences become tuples, every scalar carries its type."""
-    kind = value.__class__
-    if kind is tuple or kind is list or kind is torch.Size:
-        return tuple(map(_typed, value))
-    return (kind, value)
-
-
-def _arguments_key(values: tuple) -> tuple:
-    """:func:`_typed` of every argument; scalars alone (the usual call) take a faster form."""
-    kinds = tuple(map(type, values))
-    if tuple in kinds or list in kinds or torch.Size in kinds:
-        return tuple(map(_typed, values))
-    return (kinds, values)
-
-
-_plans: dict[tuple, object] = {}
-
-
-def tensor_facts(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> dict[str, object]:
-    """A batched call's tensors as the planners take them (:class:`~tconv.plan.TensorFacts` and the
-    bias shape)."""
-    return dict(
-        has_bias=bias is not None,
-        bias_shape=None if bias is None else tuple(bias.shape),
-        dtype=input.dtype,
-        device_type=input.device.type,
-        channels_last=is_channels_last(input),
-        requires_grad=torch.is_grad_enabled() and (input.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)),
-    )
-
-
-def cached_plan(planner: Callable[..., Plan], shapes: tuple, **arguments: object) -> Plan:
-    """``planner(*shapes[-2:], **arguments)``, cached per distinct call (``shapes`` leads the key)."""
-    key = (planner, shapes, _arguments_key(tuple(arguments.values())))
-    try:
-        return _plans[key]
-    except KeyError:
-        pass
-    except TypeError:  # an unhashable argument: the planner says what is wrong with it
-        return planner(*shapes[-2:], **arguments)
-    plan = planner(*shapes[-2:], **arguments)
-    if len(_plans) >= 4096:
-        _plans.clear()
-    _plans[key] = plan
-    return plan
+#: The transposed convolutions' way in (:class:`tconv.core.entry.Op`).
+CONV_TRANSPOSE = entry.Op(
+    "conv_transpose", DISPATCHER, plan_conv_transpose, "(in_channels, out_channels // groups, *kernel_size)", complex=True
+)
 
 
 def plan_for(
@@ -130,25 +32,10 @@ def plan_for(
     """The plan of a batched call with these tensors (shapes, dtype, device and layout); plans
     are cached per distinct call."""
     arguments = dict(
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        groups=groups,
-        dilation=dilation,
+        stride=stride, padding=padding, output_padding=output_padding, groups=groups, dilation=dilation,
         output_size=output_size,
-        **tensor_facts(input, weight, bias),
     )
-    return cached_plan(plan_conv_transpose, (static_shape(input), static_shape(weight)), **arguments)
-
-
-def _prepare(
-    ndim: int, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size
-) -> tuple[ConvTransposePlan, torch.Tensor, bool]:
-    """Check the tensors and plan the call: ``(plan, batched input, whether it was unbatched)``."""
-    unbatched = check_tensors(input, weight, bias, ndim)
-    batched = input.unsqueeze(0) if unbatched else input
-    plan = plan_for(batched, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size)
-    return plan, batched, unbatched
+    return entry.plan_call(plan_conv_transpose, input, weight, bias, arguments)
 
 
 def conv_transpose(
@@ -166,73 +53,28 @@ def conv_transpose(
     algorithm: str = "auto",
 ) -> torch.Tensor:
     """A transposed convolution with ``ndim`` spatial axes; see :func:`conv_transpose2d`."""
-    input, weight, bias = autocast_operands(input, weight, bias)
-    plan, batched, unbatched = _prepare(ndim, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
-    out = run_planned(plan, batched, weight, bias, algorithm)
-    return out.squeeze(0) if unbatched else out
+    arguments = dict(
+        stride=stride, padding=padding, output_padding=output_padding, groups=groups, dilation=dilation,
+        output_size=output_size,
+    )
+    return CONV_TRANSPOSE(ndim, input, weight, bias, algorithm, arguments)
 
 
-def run_planned(
-    plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], algorithm: str = "auto"
-) -> torch.Tensor:
-    """Run a planned (batched) transposed convolution with the chosen algorithm (autotuned when on)."""
-    return planned_algorithm(plan, input, weight, bias, algorithm).run(plan, input, weight, bias)
+def explain(*args: object, **kwargs: object) -> Choice:
+    """Which algorithm a tconv op runs for these arguments, and why the others don't.
 
-
-def planned_algorithm(
-    plan: ConvTransposePlan,
-    input: torch.Tensor,
-    weight: Union[torch.Tensor, Callable[[], torch.Tensor]],
-    bias: Optional[torch.Tensor],
-    algorithm: str = "auto",
-) -> algorithms.Algorithm:
-    """The algorithm :func:`run_planned` runs: the forced one, the heuristics', or the autotuned
-    one when autotuning is on (``weight`` may be a function returning it, called only then)."""
-    if algorithm == "auto" and autotune_enabled() and not torch.compiler.is_compiling():
-        return _choose(plan, input, weight() if callable(weight) else weight, bias).algorithm
-    return algorithms.select(plan, algorithm)
-
-
-def _choose(
-    plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], algorithm: str = "auto"
-) -> algorithms.Choice:
-    """The choice for a call, autotuning on detached copies of its tensors where that is on."""
-    tensors = [None if t is None else t.detach().requires_grad_(plan.requires_grad) for t in (input, weight, bias)]
-
-    def run(name: str) -> None:
-        with torch.set_grad_enabled(plan.requires_grad):
-            out = algorithms.get(name).run(plan, *tensors)
-            if plan.requires_grad:
-                out.backward(torch.ones_like(out))
-
-    return algorithms.choose(plan, algorithm, device=input.device, run=run)
-
-
-def explain(
-    input: torch.Tensor,
-    weight: torch.Tensor,
-    bias: Optional[torch.Tensor] = None,
-    stride: object = 1,
-    padding: object = 0,
-    output_padding: object = 0,
-    groups: int = 1,
-    dilation: object = 1,
-    *,
-    output_size: Optional[Sequence[int]] = None,
-    algorithm: str = "auto",
-) -> algorithms.Choice:
-    """Which algorithm a transposed convolution with these arguments runs, and why the others don't.
-
-    Takes the arguments of :func:`conv_transpose2d` (the number of spatial axes is read from the
-    weight). ``str()`` of the result is a readable report; with autotuning on, this may time the
-    capable algorithms (as the call itself would).
+    ``explain(tconv.upsample_conv2d, x, w, scale_factor=2)`` takes any public op and its
+    arguments; without the op, ``explain(x, w, stride=2, ...)`` takes the arguments of
+    :func:`conv_transpose2d` (the number of spatial axes read from the weight). ``str()`` of the
+    result is a readable report; with autotuning on, this may time the capable algorithms (as the
+    call itself would).
     """
-    ndim = weight.dim() - 2 if isinstance(weight, torch.Tensor) else 0
-    input, weight, bias = autocast_operands(input, weight, bias)
-    plan, batched, _ = _prepare(ndim, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size)
-    return _choose(plan, batched, weight, bias, algorithm)
+    if args and callable(args[0]) and not isinstance(args[0], torch.Tensor):
+        return entry.explain(*args, **kwargs)
+    return entry.explain(_conv_transpose_any, *args, **kwargs)
 
 
+@entry.public(CONV_TRANSPOSE, 1)
 def conv_transpose1d(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -256,6 +98,7 @@ def conv_transpose1d(
     )
 
 
+@entry.public(CONV_TRANSPOSE, 2)
 def conv_transpose2d(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -291,7 +134,7 @@ def conv_transpose2d(
         output_size: the spatial output size (TF/ONNX ``output_shape``, torch ``output_size``;
             ``(N, C, H, W)`` also accepted). Raises with the legal range if the padding cannot
             give it.
-        algorithm: ``"auto"`` or an algorithm name from :data:`tconv.algorithms.ALGORITHMS`.
+        algorithm: ``"auto"`` or an algorithm name from :data:`tconv.transposed.ALGORITHMS`.
 
     Returns:
         ``(N, Cout, Hout, Wout)`` (or unbatched ``(Cout, Hout, Wout)``), in the input's dtype and layout.
@@ -306,6 +149,7 @@ def conv_transpose2d(
     )
 
 
+@entry.public(CONV_TRANSPOSE, 3)
 def conv_transpose3d(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -326,3 +170,14 @@ def conv_transpose3d(
     return conv_transpose(
         3, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size, algorithm=algorithm
     )
+
+
+@entry.public(CONV_TRANSPOSE, None)
+def _conv_transpose_any(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1, *, output_size=None,
+    algorithm="auto",
+):
+    """:func:`conv_transpose2d`'s arguments for any number of spatial axes (read from the weight)."""
+    ndim = weight.dim() - 2 if isinstance(weight, torch.Tensor) else 0
+    return conv_transpose(ndim, input, weight, bias, stride, padding, output_padding, groups, dilation,
+                          output_size=output_size, algorithm=algorithm)

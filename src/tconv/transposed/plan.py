@@ -8,41 +8,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from numbers import Integral
 from typing import Sequence
 
 import torch
 
-from .geometry import AxisWindow, Polyphase, axis_window, parse_padding, polyphase
-
-
-#: The channels-last memory format of each number of spatial axes that has one.
-CHANNELS_LAST = {2: torch.channels_last, 3: torch.channels_last_3d}
-#: The padding modes of ``nn.ConvNd``.
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-@dataclass(frozen=True, kw_only=True)
-class TensorFacts:
-    """What a plan knows of its tensors besides their shapes (keyword-only fields of every plan).
-
-    Attributes:
-        has_bias: whether a bias is added.
-        dtype, device_type: of the input (and weight).
-        channels_last: whether the input is stored channels-last (2-d and 3-d only).
-        requires_grad: whether any operand needs a gradient.
-    """
-
-    has_bias: bool = False
-    dtype: torch.dtype = torch.float32
-    device_type: str = "cpu"
-    channels_last: bool = False
-    requires_grad: bool = False
-
-    @property
-    def memory_format(self) -> torch.memory_format:
-        """The layout outputs are returned in: the input's."""
-        return CHANNELS_LAST[self.ndim] if self.channels_last else torch.contiguous_format
+from ..core.geometry import AxisWindow, Polyphase, axis_window, parse_padding, polyphase
+from ..core.plan import TensorFacts, check_groups, per_axis
 
 
 @dataclass(frozen=True)
@@ -57,8 +28,9 @@ class ConvTransposePlan(TensorFacts):
         input_size: spatial input sizes.
         kernel_size, stride, dilation: per spatial axis.
         windows: per axis, the window of the full output that is returned.
-        lean: hold less memory where that costs little speed (see :func:`in_halves`); the
-            fused ops ask it for their transposed convolution.
+        lean: hold less memory where that costs little speed (see
+            :func:`tconv.core.plan.in_halves`); a caller that keeps its own buffers alive next to
+            the result (the fused ops, for their core) asks it. Algorithms may read it.
 
     and the :class:`TensorFacts`.
     """
@@ -98,36 +70,14 @@ class ConvTransposePlan(TensorFacts):
     def weight_shape(self) -> tuple[int, ...]:
         return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
 
-
-def in_halves(plan: TensorFacts) -> bool:
-    """Whether an algorithm may run the batch in two halves written straight into the output
-    (``out=``, so no autograd and no autocast): CPU inference on two or more channels-first
-    samples. PyTorch's CPU convolutions hold output-sized buffers next to their result (its NCHW
-    transposed convolution three in all), so halves peak lower at about the same speed
-    (BENCHMARKS.md)."""
-    return (
-        plan.device_type == "cpu"
-        and plan.batch >= 2
-        and not plan.requires_grad
-        and not plan.channels_last
-        and not torch.is_autocast_enabled("cpu")
-        and not torch.compiler.is_compiling()
-    )
-
-
-def per_axis(value: object, ndim: int, name: str, *, minimum: int) -> tuple[int, ...]:
-    """An int or one int per axis, each at least ``minimum``."""
-    values = (value,) * ndim if isinstance(value, Integral) else value
-    if not isinstance(values, Sequence) or isinstance(values, str):
-        raise TypeError(f"{name}: expected an int or {ndim} ints (one per spatial axis); got {value!r}")
-    if len(values) != ndim:
-        raise ValueError(f"{name}: expected an int or {ndim} ints (one per spatial axis); got {value!r}")
-    for entry in values:
-        if not isinstance(entry, Integral) or isinstance(entry, bool):
-            raise TypeError(f"{name}: expected ints; got {entry!r} of type {type(entry).__name__}")
-        if entry < minimum:
-            raise ValueError(f"{name}: every entry must be >= {minimum}; got {value!r}")
-    return tuple(int(entry) for entry in values)
+    def problem_key(self) -> str:
+        windows = ",".join(f"{w.full}:{w.begin}:{w.length}" for w in self.windows)
+        return (
+            f"N{self.batch} C{self.in_channels}->{self.out_channels} g{self.groups} i{self.input_size} "
+            f"k{self.kernel_size} s{self.stride} d{self.dilation} w{windows} bias{int(self.has_bias)} "
+            f"{str(self.dtype).removeprefix('torch.')} {'cl' if self.channels_last else 'cf'} grad{int(self.requires_grad)}"
+            + (" lean" if self.lean else "")
+        )
 
 
 def plan_conv_transpose(
@@ -159,11 +109,7 @@ def plan_conv_transpose(
         raise ValueError(f"weight: expected (in_channels, out_channels // groups, *kernel_size); got shape {tuple(weight_shape)}")
     if len(input_shape) != ndim + 2:
         raise ValueError(f"input: expected {ndim + 2} dimensions (N, C, *spatial) for a {ndim}-d weight; got shape {tuple(input_shape)}")
-    if not isinstance(groups, Integral) or isinstance(groups, bool):
-        raise TypeError(f"groups: expected an int; got {groups!r}")
-    if groups < 1:
-        raise ValueError(f"groups: must be >= 1; got {groups}")
-    groups = int(groups)
+    groups = check_groups(groups)
     batch, in_channels, *input_size = (int(v) for v in input_shape)
     weight_in, out_per_group, *kernel_size = (int(v) for v in weight_shape)
     if in_channels != weight_in:
@@ -226,56 +172,3 @@ def _output_size(output_size: object, ndim: int, batch: int, channels: int) -> t
     if len(sizes) != ndim:
         raise ValueError(f"output_size: expected {ndim} spatial sizes (or {ndim + 2} with N and C); got {output_size!r}")
     return per_axis(tuple(sizes), ndim, "output_size", minimum=1)
-
-
-# --- forward convolutions (the fused and custom ops take nn.ConvNd's arguments) ---
-
-
-def conv_channels(input_shape, weight_shape, groups, tensors) -> tuple[int, tuple[int, int, int]]:
-    """Check the shapes of a convolution (weight ``(Cout, Cin // groups, *kernel)``, 1 to 3 spatial
-    axes) and its bias: ``(ndim, (in_channels, out_channels, groups))``."""
-    ndim = len(weight_shape) - 2
-    if ndim not in (1, 2, 3):
-        raise ValueError(f"weight: expected (out_channels, in_channels // groups, *kernel_size) with 1 to 3 spatial axes; got shape {tuple(weight_shape)}")
-    if len(input_shape) != ndim + 2:
-        raise ValueError(f"input: expected {ndim + 2} dimensions (N, C, *spatial) for a {ndim}-d weight; got shape {tuple(input_shape)}")
-    if not isinstance(groups, Integral) or isinstance(groups, bool):
-        raise TypeError(f"groups: expected an int; got {groups!r}")
-    if groups < 1:
-        raise ValueError(f"groups: must be >= 1; got {groups}")
-    groups = int(groups)
-    in_channels, out_channels = int(input_shape[1]), int(weight_shape[0])
-    if min(weight_shape) < 1:
-        raise ValueError(f"weight: every dimension must be >= 1; got shape {tuple(weight_shape)}")
-    if min(input_shape[2:]) < 1:
-        raise ValueError(f"input: every spatial size must be >= 1; got shape {tuple(input_shape)}")
-    if in_channels != int(weight_shape[1]) * groups:
-        raise ValueError(
-            f"input: has {in_channels} channels but the weight expects weight.shape[1] * groups = {int(weight_shape[1]) * groups}"
-        )
-    if out_channels % groups:
-        raise ValueError(f"groups: out_channels (weight.shape[0] = {out_channels}) must be divisible by groups ({groups})")
-    if tensors.get("has_bias") and tuple(tensors.get("bias_shape") or ()) != (out_channels,):
-        raise ValueError(f"bias: expected shape ({out_channels},) (out_channels); got {tuple(tensors.get('bias_shape') or ())}")
-    return ndim, (in_channels, out_channels, groups)
-
-
-def check_padding_mode(padding_mode: object) -> str:
-    """``padding_mode`` as ``nn.ConvNd`` takes it."""
-    if padding_mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode: expected one of {', '.join(map(repr, PADDING_MODES))}; got {padding_mode!r}")
-    return str(padding_mode)
-
-
-def conv_padding(padding, ndim, kernel, dilation, *, strided) -> tuple[tuple[int, int], ...]:
-    """``(begin, end)`` per axis, as ``nn.ConvNd`` pads (``"same"``: the odd sample at the end)."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0),) * ndim
-        if padding != "same":
-            raise ValueError(f"padding: unknown padding {padding!r}; legal values are 'same', 'valid', an int or one int per axis")
-        if strided:
-            raise ValueError("padding: 'same' is not supported for strided convolutions (as in PyTorch); give the padding as ints")
-        totals = [(k - 1) * d for k, d in zip(kernel, dilation)]
-        return tuple((total // 2, total - total // 2) for total in totals)
-    return tuple((p, p) for p in per_axis(padding, ndim, "padding", minimum=0))

@@ -12,7 +12,7 @@ From ``tconv bench`` and side-by-side runs on the 2-core CPUs recorded in BENCHM
   (autograd's broadcast reduction) is slower than PyTorch's;
 * overlapping strided kernels, channels-first, one group, CPU inference, where the phases'
   convolution does at most 7 % more multiplications than the transposed convolution
-  (:func:`.subpixel.extra_work`: a kernel that is a multiple of the stride, inputs of 32 and
+  (:func:`.algorithms.subpixel.extra_work`: a kernel that is a multiple of the stride, inputs of 32 and
   more): ``subpixel_compiled``; 15 % for a ``lean`` plan (the fused ops), where ``native`` runs
   the batch in halves (7-15 % slower) to hold its memory down and ``subpixel_compiled`` holds
   the phases and the output only. Side by side on the Xeon (k4 s2 p1, medians of nine rounds):
@@ -27,8 +27,8 @@ No GPU was measured yet: CUDA takes the CPU's order (the compiled algorithms are
 
 from __future__ import annotations
 
-from ..plan import ConvTransposePlan
-from .subpixel import extra_work
+from .algorithms.subpixel import extra_work
+from .plan import ConvTransposePlan
 
 _DEFAULT = ("native", "native_cl", "nonoverlap", "subpixel", "gemm")
 
@@ -47,3 +47,8 @@ def preference(plan: ConvTransposePlan) -> tuple[str, ...]:
     if dense and plan.ndim == 2 and not plan.requires_grad:
         return ("nonoverlap_compiled", "nonoverlap", "native", "native_cl", "subpixel", "gemm", "subpixel_compiled")
     return ("nonoverlap_compiled", *_DEFAULT, "subpixel_compiled")
+
+
+def portable(plan: ConvTransposePlan) -> str:
+    """Exported, traced or compiled: ``native``, PyTorch's own op, which every exporter knows."""
+    return "native"

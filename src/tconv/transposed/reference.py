@@ -13,8 +13,8 @@ from typing import Optional
 
 import torch
 
-from ..plan import ConvTransposePlan
-from .base import Algorithm
+from .algorithms.base import TransposedAlgorithm
+from .plan import ConvTransposePlan
 
 
 def reference_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -51,7 +51,7 @@ def conv_transpose_reference(
     return out
 
 
-class Reference(Algorithm):
+class Reference(TransposedAlgorithm):
     name = "reference"
     description = "the float64 definition (slow; for testing), cast back to the input dtype"
     auto = False

@@ -2,7 +2,7 @@
 
 Used by ``tconv check`` and by the test suite, so that both exercise the same space: 1-3 spatial
 axes, odd and even sizes, every padding vocabulary, output_size, output_padding, groups, dilation
-and bias. The fused resampling ops have theirs in :mod:`tconv.fused.testing`.
+and bias. The other families have theirs in the same words (:mod:`tconv.core.testing`).
 """
 
 from __future__ import annotations
@@ -13,20 +13,10 @@ from typing import Callable, Optional
 
 import torch
 
-from . import algorithms, functional
-from .algorithms.reference import conv_transpose_reference, reference_dtype
-from .geometry import Pads, full_length, legal_output_sizes, parse_padding
-
-#: Largest error, relative to the reference's largest magnitude, that an algorithm may make.
-TOLERANCE = {
-    torch.float64: 1e-10,
-    torch.complex128: 1e-10,
-    torch.float32: 2e-5,
-    torch.complex64: 2e-5,
-    torch.float16: 6e-3,
-    torch.bfloat16: 4e-2,
-}
-
+from ..core.geometry import Pads, full_length, legal_output_sizes, parse_padding
+from ..core.testing import TOLERANCE, FamilyTests, error_against_reference, relative_error
+from . import DISPATCHER, functional
+from .reference import conv_transpose_reference, reference_dtype
 
 @dataclass(frozen=True)
 class Case:
@@ -128,18 +118,15 @@ def random_cases(seed: int, count: int, ndim: Optional[int] = None, *, max_input
     return [random_case(rng, ndim, max_input=max_input) for _ in range(count)]
 
 
+def unable(case: Case, dtype: torch.dtype = torch.float32, **layout) -> dict[str, list[str]]:
+    """Each algorithm's reasons for not running ``case`` in ``dtype`` and this layout (empty: it can)."""
+    x, w, b = case.tensors(dtype, **layout)
+    return DISPATCHER.reasons(functional.plan_for(x, w, b, **case.kwargs))
+
+
 def supports(algorithm: str, case: Case, dtype: torch.dtype = torch.float32, **layout) -> bool:
     """Whether ``algorithm`` declares it can run ``case`` with this dtype and layout."""
-    x, w, b = case.tensors(dtype, **layout)
-    return not algorithms.get(algorithm).why_not(functional.plan_for(x, w, b, **case.kwargs))
-
-
-def relative_error(value: torch.Tensor, reference: torch.Tensor) -> float:
-    """``max |value - reference| / max |reference|`` (0 when both are zero)."""
-    reference = reference.detach()
-    scale = reference.abs().max().item() if reference.numel() else 0.0
-    diff = (value.detach().to(reference.dtype) - reference).abs().max().item() if reference.numel() else 0.0
-    return diff / scale if scale else diff
+    return TESTS.supports(algorithm, case, dtype, **layout)
 
 
 def compare_with_reference(
@@ -164,45 +151,14 @@ def compare_with_reference(
     return error_against_reference(run, reference, tensors, reference_dtype(dtype), seed=seed, gradients=gradients, label=f"{algorithm} on {case}")
 
 
-def error_against_reference(
-    run: Callable[..., torch.Tensor],
-    reference: Callable[..., torch.Tensor],
-    tensors: tuple[Optional[torch.Tensor], ...],
-    exact: torch.dtype,
-    *,
-    seed: int = 0,
-    gradients: bool = True,
-    label: str = "",
-) -> float:
-    """Largest relative error of ``run(*tensors)`` against ``reference`` on copies of the tensors
-    in the ``exact`` dtype: the output and, with ``gradients``, the gradients of the tensors (not
-    ``None``) for a random output cotangent drawn from ``seed + 1``.
-
-    Raises:
-        AssertionError: the output shapes differ (``label`` names the call).
-    """
-    out = run(*tensors)
-    wide = [None if t is None else t.detach().to(exact).requires_grad_(gradients) for t in tensors]
-    ref = reference(*wide)
-    if tuple(out.shape) != tuple(ref.shape):
-        raise AssertionError(f"{label}: output shape {tuple(out.shape)}, reference {tuple(ref.shape)}")
-    errors = [relative_error(out, ref)]
-    if gradients:
-        generator = torch.Generator().manual_seed(seed + 1)
-        cotangent = torch.randn(ref.shape, generator=generator, dtype=torch.float64).to(exact)
-        grads = torch.autograd.grad(out, [t for t in tensors if t is not None], cotangent.to(out.dtype))
-        ref_grads = torch.autograd.grad(ref, [t for t in wide if t is not None], cotangent)
-        errors += [relative_error(g, r) for g, r in zip(grads, ref_grads)]
-    return max(errors)
-
-
-def random_tensors(input_shape, weight_shape, bias: bool, dtype=torch.float64, *, seed=0, requires_grad=False):
-    """Random ``(input, weight, bias)`` of a convolution (standard normal in float64, then cast to
-    ``dtype``); ``bias`` has ``weight_shape[0]`` entries, or is None."""
-    g = torch.Generator().manual_seed(seed)
-    draw = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype)  # noqa: E731
-    tensors = (draw(*input_shape), draw(*weight_shape), draw(weight_shape[0]) if bias else None)
-    for t in tensors:
-        if t is not None:
-            t.requires_grad_(requires_grad)
-    return tensors
+#: The family's testing vocabulary (:class:`tconv.core.testing.FamilyTests`); ``tconv check``
+#: runs every third case channels-last.
+TESTS = FamilyTests(
+    name="conv_transpose",
+    title="conv_transpose: forward and gradients against the float64 reference",
+    algorithms=DISPATCHER.algorithms,
+    random_cases=lambda seed, count: random_cases(seed, count),
+    unable=unable,
+    compare_with_reference=compare_with_reference,
+    layout=lambda index: {"channels_last": index % 3 == 0},
+)

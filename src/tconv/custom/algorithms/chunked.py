@@ -8,7 +8,7 @@ backward recomputes it (see :mod:`.kernel`).
 from __future__ import annotations
 
 from .kernel import Kernels, PatchAlgorithm
-from .plan import CustomPlan
+from ..plan import CustomPlan
 
 
 class Chunked(PatchAlgorithm):

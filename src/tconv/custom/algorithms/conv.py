@@ -14,13 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..algorithms.base import Algorithm
-from .plan import CustomPlan
+from ...core.algorithm import Algorithm
+from ...kernels.ops import CONV
+from ..plan import CustomPlan
 
-CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-
-
-class Conv(Algorithm):
+class Conv(Algorithm[CustomPlan]):
     name = "conv"
     description = "combine 'mul', 'add' or 'sub' with reduce 'sum' or 'mean': ordinary convolutions (F.convNd)"
 

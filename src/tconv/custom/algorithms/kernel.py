@@ -26,9 +26,9 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from ..algorithms.base import Algorithm
-from .plan import Chunk, CustomPlan
-from .presets import COMBINE, REDUCE
+from ...core.algorithm import Algorithm
+from ..plan import Chunk, CustomPlan
+from ..presets import COMBINE, REDUCE
 
 
 def padded(input: Tensor, plan: CustomPlan) -> Tensor:
@@ -164,7 +164,7 @@ class CustomConvFunction(torch.autograd.Function):
         return gxp, gw, None
 
 
-class PatchAlgorithm(Algorithm):
+class PatchAlgorithm(Algorithm[CustomPlan]):
     """Pad, take windows, combine and reduce chunk by chunk (:class:`CustomConvFunction`); the
     subclass says how a chunk runs (:meth:`kernels`)."""
 

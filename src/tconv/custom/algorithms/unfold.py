@@ -1,4 +1,4 @@
-"""``unfold`` and ``reference``: the usual recipe, every window expanded over the output channels.
+"""``unfold``: the usual recipe, every window expanded over the output channels.
 
 The padded input's windows are gathered tap by tap into ``(N, *out, g, 1, *K, Cg)``, combined with
 the weight ``(g, Og, *K, Cg)`` into the whole expanded tensor, flattened over the (tap, channel)
@@ -16,12 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..algorithms.base import Algorithm
-from .plan import CustomPlan
-from .presets import COMBINE, REDUCE
+from ...core.algorithm import Algorithm
+from ..plan import CustomPlan
+from ..presets import COMBINE, REDUCE
 
 
-class Unfold(Algorithm):
+class Unfold(Algorithm[CustomPlan]):
     name = "unfold"
     description = "the unfold-expand recipe: the whole expanded tensor at once, autograd through it (runs only when forced)"
     auto = False
@@ -49,12 +49,3 @@ class Unfold(Algorithm):
         if bias is not None:
             y = y + bias.view(-1, *(1,) * plan.ndim)
         return y.contiguous(memory_format=plan.memory_format)
-
-
-class Reference(Unfold):
-    name = "reference"
-    description = "the unfold-expand recipe in float64 (the definition; runs only when forced)"
-
-    def run(self, plan: CustomPlan, input: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
-        wide = [None if t is None else t.double() for t in (input, weight, bias)]
-        return super().run(plan, *wide).to(input.dtype)

@@ -19,14 +19,13 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ..algorithms.base import Algorithm
-from ..algorithms.subpixel import Subpixel, folded_phase_weight
-from ..functional import planned_algorithm
-from .naive import CONV
-from .plan import FusedAxis, FusedPlan, unsure_nearest
+from ...core.algorithm import Algorithm
+from ...kernels.ops import CONV
+from ...transposed import DISPATCHER as TRANSPOSED
+from ..plan import FusedAxis, FusedPlan, unsure_nearest
 
 
-class Composed(Algorithm):
+class Composed(Algorithm[FusedPlan]):
     name = "composed"
     description = "one strided or transposed convolution with a composed kernel, borders computed exactly"
 
@@ -93,15 +92,13 @@ class Composed(Algorithm):
 
     def transposed(self, plan: FusedPlan, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
         """The core (upsampling): the composed kernel's transposed convolution of the extended
-        input ``x``, by tconv's choice of algorithm. The subpixel family gets the kernel's spread
-        folded into its phase weight (no composed kernel)."""
-        composed = functools.partial(composed_weight, plan, weight)
-        algorithm = planned_algorithm(plan.core, x, composed, bias)
-        if not isinstance(algorithm, Subpixel):
-            return algorithm.run(plan.core, x, composed(), bias)
+        input ``x``, by the transposed family's choice of algorithm (autotuned on the composed
+        kernel where autotuning is on), given the kernel as the conv kernel's spread
+        (:meth:`~tconv.transposed.algorithms.TransposedAlgorithm.run_spread`: ``subpixel`` folds it
+        into its phase weight, building no composed kernel)."""
+        algorithm = TRANSPOSED.select(plan.core, "auto", lambda: (x, composed_weight(plan, weight), bias))
         w = computing(weight)
-        phases = folded_phase_weight(plan.core, w, _spread(plan.axes, True, w.dtype, w.device))
-        return algorithm.run_phases(plan.core, x, phases.to(weight.dtype), bias)
+        return algorithm.run_spread(plan.core, x, w, _spread(plan.axes, True, w.dtype, w.device), bias)
 
 
 def _first(values: list[int], axis: int) -> list[int]:

@@ -12,7 +12,7 @@ a 3-wide kernel: 3 channel mixes per input sample instead of 4, on no extra colu
 The convolution runs as one call per block of the first channel-block axis (the first outer
 axis's phases; the kernel taps in 1-d): PyTorch's channels-first CPU convolution holds its result
 twice, so the peak is all blocks plus one rather than twice all. The second pass is compiled (CPU
-inference), writing the innermost phases as integer words (:mod:`tconv.algorithms.packing`);
+inference), writing the innermost phases as integer words (:mod:`tconv.kernels.packing`);
 otherwise it runs eagerly on floats and autograd differentiates it. The borders are
 ``composed``'s strips.
 """
@@ -26,14 +26,13 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from .. import compiling
-from ..algorithms import TRANSPOSED
-from ..algorithms.packing import interleaved, word, words
-from ..algorithms.subpixel import conv_axis, convolve, phase_taps, tap_product
-from ..algorithms.subpixel_compiled import residue_rows
-from ..geometry import Polyphase
+from ...core import compiling
+from ...core.geometry import Polyphase
+from ...kernels.packing import interleaved, word, words
+from ...kernels.phases import conv_axis, convolve, phase_taps, residue_rows, tap_product
+from ...transposed import DISPATCHER as TRANSPOSED
+from ..plan import FusedAxis, FusedPlan
 from .composed import Composed, axis_spread, computing
-from .plan import FusedAxis, FusedPlan
 
 _CPU = torch.device("cpu")
 
@@ -65,7 +64,7 @@ class Factored(Composed):
         geometry = [conv_axis(axis) for axis in core.phases[:-1]] + [(0, 0, 0)]
         weights = conv_weight.unflatten(0, (plan.groups, _channel_blocks(plan)[0], -1))
         parts = [
-            convolve(core, x, weights[:, block].flatten(0, 1), None, geometry, channels_last=False).contiguous()
+            convolve(x, weights[:, block].flatten(0, 1), None, geometry, core.groups, channels_last=False).contiguous()
             for block in range(weights.shape[1])
         ]
         # per axis the convolution's index of row ``first_row``; the innermost one counts input columns

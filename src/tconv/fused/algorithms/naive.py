@@ -1,9 +1,9 @@
-"""``naive`` and ``reference``: the composition exactly as PyTorch runs it.
+"""``naive``: the composition exactly as PyTorch runs it.
 
 ``naive`` upsamples with ``F.interpolate`` (``upsample_conv``), pads in the padding mode as
 ``nn.ConvNd`` does, convolves, and average-pools (``conv_pool``): the baseline, and the only
 algorithm for what no composed kernel expresses (linear upsampling with ``align_corners=True``).
-``reference`` is the same in float64, the definition tests compare against.
+The family's ``reference`` is the same in float64.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ..algorithms.base import Algorithm
-from .plan import FusedPlan
-
-CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+from ...core.algorithm import Algorithm
+from ...kernels.ops import AVG_POOL, CONV
+from ..plan import FusedPlan
 
 
-class Naive(Algorithm):
+class Naive(Algorithm[FusedPlan]):
     name = "naive"
     description = "F.interpolate (or not), the padding, F.convNd, F.avg_poolNd (or not): the plain composition"
 
@@ -40,13 +38,3 @@ class Naive(Algorithm):
         if any(axis.pool > 1 for axis in axes):
             y = AVG_POOL[plan.ndim](y, [axis.pool for axis in axes])
         return y
-
-
-class Reference(Naive):
-    name = "reference"
-    description = "the plain composition in float64 (the definition; runs only when forced)"
-    auto = False
-
-    def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
-        wide = [None if t is None else t.double() for t in (input, weight, bias)]
-        return super().run(plan, *wide).to(input.dtype)

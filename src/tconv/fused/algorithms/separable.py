@@ -24,12 +24,12 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ..algorithms.base import Algorithm
-from ..plan import in_halves
-from .plan import FusedAxis, FusedPlan, unsure_nearest
+from ...core.algorithm import Algorithm
+from ...core.plan import in_halves
+from ..plan import FusedAxis, FusedPlan, unsure_nearest
 
 
-class Separable(Algorithm):
+class Separable(Algorithm[FusedPlan]):
     name = "separable"
     description = "upsample along the width, convolve into Cout × kH channels, then one matrix along the height"
 

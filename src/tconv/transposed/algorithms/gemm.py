@@ -23,11 +23,11 @@ import torch
 import torch.nn.functional as F
 
 from ..plan import ConvTransposePlan
-from .base import Algorithm
+from .base import TransposedAlgorithm
 from .native import TorchCall, finish_window, torch_call
 
 
-class Gemm(Algorithm):
+class Gemm(TransposedAlgorithm):
     name = "gemm"
     description = "one batched matrix product into columns, then col2im (F.fold) scatter-adds them"
 

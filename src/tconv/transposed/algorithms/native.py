@@ -4,7 +4,7 @@ PyTorch's ``padding=p, output_padding=op`` returns the window ``[p, L + op - p)`
 part of any window is passed to PyTorch as ``padding``; only what is left (an asymmetric crop of a
 sample or so, or zeros past the end beyond what ``output_padding`` can give) is applied afterwards.
 A ``lean`` 2-d dense plan in CPU inference runs the batch in two halves, each written straight
-into the output (:func:`tconv.plan.in_halves`): 13-17 % less peak memory for up to 7 % more time
+into the output (:func:`tconv.core.plan.in_halves`): 13-17 % less peak memory for up to 7 % more time
 in ``tconv bench --suite resample``, where 3-d (+11 %) and depthwise (+72 %) rows lost too much.
 """
 
@@ -16,12 +16,11 @@ from typing import NamedTuple, Optional
 import torch
 import torch.nn.functional as F
 
-from ..geometry import AxisWindow
-from ..plan import ConvTransposePlan, in_halves
-from .base import Algorithm
-
-_TORCH_OPS = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
-
+from ...core.geometry import AxisWindow
+from ...core.plan import in_halves
+from ...kernels.ops import CONV_TRANSPOSE
+from ..plan import ConvTransposePlan
+from .base import TransposedAlgorithm
 
 def torch_window(window: AxisWindow, stride: int, dilation: int) -> tuple[int, int, int, int, int]:
     """Split a window into PyTorch's ``(padding, output_padding)`` and the rest.
@@ -49,13 +48,13 @@ def torch_window(window: AxisWindow, stride: int, dilation: int) -> tuple[int, i
     )
 
 
-class Native(Algorithm):
+class Native(TransposedAlgorithm):
     name = "native"
     description = "PyTorch's conv_transpose (oneDNN / cuDNN) with the window as its padding"
 
     def why_not(self, plan: ConvTransposePlan) -> list[str]:
         reasons = super().why_not(plan)
-        if plan.ndim not in _TORCH_OPS:
+        if plan.ndim not in CONV_TRANSPOSE:
             reasons.append(f"PyTorch has transposed convolutions for 1 to 3 spatial axes, not {plan.ndim}")
         return reasons
 
@@ -72,7 +71,7 @@ class Native(Algorithm):
                     part, weight, inner_bias, plan.stride, call.padding, plan.dilation, True, call.output_padding, plan.groups, out=target
                 )
         else:
-            out = _TORCH_OPS[plan.ndim](
+            out = CONV_TRANSPOSE[plan.ndim](
                 input,
                 weight,
                 inner_bias,

@@ -11,7 +11,8 @@ from typing import Optional
 
 import torch
 
-from ..plan import CHANNELS_LAST, ConvTransposePlan
+from ...core.plan import CHANNELS_LAST
+from ..plan import ConvTransposePlan
 from .native import Native
 
 

@@ -17,14 +17,14 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ..geometry import effective_kernel
+from ...core.geometry import effective_kernel
 from ..plan import ConvTransposePlan
-from .base import Algorithm
+from .base import TransposedAlgorithm
 from .native import finish_window
-from .taps import gather_taps
+from ...kernels.taps import gather_taps
 
 
-class Nonoverlap(Algorithm):
+class Nonoverlap(TransposedAlgorithm):
     name = "nonoverlap"
     description = "kernel <= stride: one broadcast multiply (depthwise) or matrix product written as output blocks"
 

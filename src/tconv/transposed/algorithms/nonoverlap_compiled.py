@@ -21,10 +21,10 @@ from typing import Optional, Sequence
 import torch
 from torch.autograd.function import once_differentiable
 
-from .. import compiling
+from ...core import compiling
 from ..plan import ConvTransposePlan
 from .nonoverlap import Nonoverlap, block_input, block_weight, crop_to_window
-from .packing import pack, packing_reasons, unpack
+from ...kernels.packing import pack, packing_reasons, unpack
 
 
 def _interleave(rows: Sequence[int], strides: Sequence[int]) -> list[int]:
@@ -114,7 +114,7 @@ class NonoverlapCompiled(Nonoverlap):
         reasons = super().why_not(plan)
         if plan.channels_last:
             reasons.append("channels-last input: nonoverlap already writes its blocks with the channels innermost")
-        return reasons + packing_reasons(plan) + compiling.why_not(plan, batch=plan.batch)
+        return reasons + packing_reasons(plan.dtype, plan.stride[-1]) + compiling.why_not(plan, batch=plan.batch)
 
     def run(
         self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]

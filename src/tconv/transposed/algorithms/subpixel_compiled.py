@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .. import compiling
+from ...core import compiling
+from ...kernels.packing import SAME_SIZE, bits, interleaved, packing_reasons, unwords, word, words
+from ...kernels.phases import residue_rows
 from ..plan import ConvTransposePlan
-from ..geometry import Polyphase
-from .packing import SAME_SIZE, bits, interleaved, packing_reasons, unwords, word, words
 from .subpixel import Subpixel, phase_conv
 
 
@@ -33,22 +33,6 @@ def _blocks(plan: ConvTransposePlan) -> tuple[list[int], list[int]]:
     """Per axis the stride and the number of output blocks (samples // stride)."""
     strides = [axis.stride for axis in plan.phases]
     return strides, [length // stride for length, stride in zip(plan.output_size, strides)]
-
-
-def residue_rows(axes: Sequence[Polyphase], firsts: Sequence[int]) -> dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Per output residue ``(j % stride per axis)``: its phase and the convolution row of its
-    first sample (``firsts``: per axis the row of ``first_row``)."""
-    per_axis = []
-    for axis, first in zip(axes, firsts):
-        entries = {}
-        for phase in range(axis.stride):
-            residue, row, _ = axis.phase_samples(phase)
-            entries[residue] = (phase, first + row)
-        per_axis.append(entries)
-    return {
-        residues: tuple(zip(*(entries[q] for entries, q in zip(per_axis, residues))))
-        for residues in itertools.product(*(range(axis.stride) for axis in axes))
-    }
 
 
 def depth_to_space(y: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[int]) -> torch.Tensor:
@@ -118,7 +102,7 @@ class SubpixelCompiled(Subpixel):
         for index, (length, stride) in enumerate(zip(plan.output_size, plan.stride)):
             if length % stride:
                 reasons.append(f"output length {length} on spatial axis {index} is not a multiple of its stride {stride} (whole words only)")
-        return reasons + packing_reasons(plan) + compiling.why_not(plan, batch=plan.batch)
+        return reasons + packing_reasons(plan.dtype, plan.stride[-1]) + compiling.why_not(plan, batch=plan.batch)
 
     def run_phases(
         self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]

@@ -1,0 +1,14 @@
+"""The fused algorithms, one file each, in the order :func:`tconv.explain` lists them (the
+reference, ``reference.py`` beside this package, comes last)."""
+
+from __future__ import annotations
+
+from ...core.algorithm import Algorithm
+from .composed import Composed
+from .factored import Factored
+from .naive import Naive
+from .separable import Separable
+
+FAST: tuple[Algorithm, ...] = (Composed(), Factored(), Separable(), Naive())
+
+__all__ = ["FAST"]
