@@ -15,13 +15,13 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from .custom.functional import custom_conv
-from .custom.plan import COMBINES, REDUCES, check_function, check_max_memory
-from .functional import conv_transpose
-from .fused.functional import conv_pool, upsample_conv
-from .fused.plan import check_mode, parse_scale_factor
-from .geometry import parse_padding
-from .plan import check_padding_mode, conv_padding, per_axis
+from ..custom.functional import custom_conv
+from ..custom.plan import COMBINES, REDUCES, check_function, check_max_memory
+from ..functional import conv_transpose
+from ..fused.functional import conv_pool, upsample_conv
+from ..fused.plan import check_mode, parse_scale_factor
+from ..geometry import parse_padding
+from ..plan import check_padding_mode, conv_padding, per_axis
 
 
 class _ConvTransposeNd(nn.Module):
