@@ -23,7 +23,7 @@ import torch
 
 from .geometry import effective_kernel
 from .layouts import convert_weight
-from .nn import CONV_TRANSPOSE, _ConvTransposeNd
+from .nn.transposed import CONV_TRANSPOSE, _ConvTransposeNd
 from .plan import per_axis
 
 
