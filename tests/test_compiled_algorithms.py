@@ -12,10 +12,10 @@ import pytest
 import torch
 
 import tconv
-import tconv.compiling
+import tconv.core.compiling
 from tconv import algorithms
-from tconv.algorithms.packing import pack, unpack
-from tconv.testing import TOLERANCE, Case, compare_with_reference, random_cases, supports
+from tconv.kernels.packing import pack, unpack
+from tconv.transposed.testing import TOLERANCE, Case, compare_with_reference, random_cases, supports
 
 NAMES = [name for name, algorithm in algorithms.ALGORITHMS.items() if algorithm.compiles]
 NONOVERLAP = "nonoverlap_compiled"  # the shared machinery is tested through it
@@ -24,7 +24,7 @@ POOL = random_cases(seed=2027, count=1500)
 
 def _cases(name: str, dtype: torch.dtype, count: int) -> list[Case]:
     """The first ``count`` cases the algorithm declares it runs, at most a third of them per rank."""
-    with_compiling = tconv.compiling.compile_enabled()
+    with_compiling = tconv.core.compiling.compile_enabled()
     tconv.set_compile(True)  # collection time: what the algorithm declares when compiling is on
     chosen, per_rank = [], collections.Counter()
     try:
@@ -87,7 +87,7 @@ def test_gradcheck(name, compiling):
 
     def run(*tensors):
         bias = tensors[2] if b is not None else None
-        return tconv.functional.conv_transpose(case.ndim, tensors[0], tensors[1], bias, **case.kwargs, algorithm=name)
+        return tconv.transposed.functional.conv_transpose(case.ndim, tensors[0], tensors[1], bias, **case.kwargs, algorithm=name)
 
     assert torch.autograd.gradcheck(run, inputs)
 
@@ -145,7 +145,7 @@ def test_subpixel_compiled_reasons(compiling):
 
 
 def _reasons(name, x, w, **kwargs):
-    return algorithms.ALGORITHMS[name].why_not(tconv.functional.plan_for(x, w, **kwargs))
+    return algorithms.ALGORITHMS[name].why_not(tconv.transposed.functional.plan_for(x, w, **kwargs))
 
 
 def test_nonoverlap_compiled_reasons(compiling):
@@ -188,7 +188,7 @@ def test_compiling_that_fails_runs_eagerly_and_is_declined(monkeypatch, compilin
     def broken(*args, **kwargs):
         raise RuntimeError("no compiler here")
 
-    monkeypatch.setattr(tconv.compiling, "_failed", {})
+    monkeypatch.setattr(tconv.core.compiling, "_failed", {})
     monkeypatch.setattr(torch._inductor, "compile", broken)
     x, w = torch.randn(1, 4, 3, 5), torch.randn(4, 1, 2, 2)
     with pytest.warns(RuntimeWarning, match="no compiler here"):
@@ -214,7 +214,7 @@ def test_threads_compiling_at_once(compiling):
             thread.start()
         for thread in threads:
             thread.join()
-    assert not tconv.compiling._failed
+    assert not tconv.core.compiling._failed
     for i, (x, w) in enumerate(problems):
         torch.testing.assert_close(outputs[i], tconv.conv_transpose2d(x, w, stride=2, groups=4, algorithm="native"))
         assert tconv.explain(x, w, stride=2, groups=4).algorithm.name == NONOVERLAP

@@ -22,26 +22,26 @@ import torch
 import torch.nn.functional as F
 
 import tconv
-import tconv.compiling
+import tconv.core.compiling
 from tconv import bench
 from tconv.custom import testing
 from tconv.custom.plan import COMBINES, REDUCES, plan_custom_conv
-from tconv.custom.testing import Config, compare_with_reference, random_configs, unable
-from tconv.plan import PADDING_MODES
-from tconv.testing import TOLERANCE
+from tconv.custom.testing import Case, compare_with_reference, random_cases, unable
+from tconv.core.plan import PADDING_MODES
+from tconv.core.testing import TOLERANCE
 
 CUSTOM = {1: tconv.custom_conv1d, 2: tconv.custom_conv2d, 3: tconv.custom_conv3d}
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 EAGER = ("auto", "conv", "chunked", "unfold")
-CONFIGS = random_configs(2026, 240)
+CONFIGS = random_cases(2026, 240)
 IDS = [f"{c.ndim}d-{i:03d}" for i, c in enumerate(CONFIGS)]
 
 
-def _seed(cfg: Config) -> int:
+def _seed(cfg: Case) -> int:
     return zlib.crc32(str(cfg).encode()) % 1000
 
 
-def check(cfg: Config, algorithm: str, dtype: torch.dtype = torch.float64) -> None:
+def check(cfg: Case, algorithm: str, dtype: torch.dtype = torch.float64) -> None:
     """``algorithm`` equals the reference on ``cfg``, or (forced) refuses it with its reasons."""
     reasons = unable(cfg, dtype).get(algorithm, [])
     if algorithm != "auto" and reasons:
@@ -85,7 +85,7 @@ def test_random_configs_cover_the_space():
     assert splits == {"batch", "positions", "channels"}
 
 
-def _plan(cfg: Config, x: torch.Tensor, w: torch.Tensor):
+def _plan(cfg: Case, x: torch.Tensor, w: torch.Tensor):
     return plan_custom_conv(tuple(x.shape), tuple(w.shape), **cfg.kwargs, dtype=x.dtype)
 
 
@@ -120,7 +120,7 @@ def test_reference_is_the_unfold_recipe(combine, reduce):
         stride, padding, dilation = rng.randint(1, 2), rng.randint(0, 2), rng.randint(1, 2)
         cin, cout = groups * rng.randint(1, 3), groups * rng.randint(1, 2)
         shape = (rng.randint(1, 2), cin, rng.randint(5, 9), rng.randint(5, 9))
-        cfg = Config(2, shape, (cout, cin // groups, rng.randint(1, 3), rng.randint(1, 3)), True)
+        cfg = Case(2, shape, (cout, cin // groups, rng.randint(1, 3), rng.randint(1, 3)), True)
         x, w, b = cfg.tensors(seed=rng.randint(0, 99), requires_grad=True)
         ours = getattr(testing, combine, combine), getattr(testing, reduce, reduce)
         for algorithm in ("reference", "auto"):
@@ -194,11 +194,11 @@ def test_auto_compiles_when_compiling_is_on(compiling):
 
 
 COMPILED_CASES = [
-    Config(2, (2, 4, 7, 6), (6, 4, 3, 3), True, dict(padding=1, combine="abs_diff")),
-    Config(2, (1, 4, 6, 7), (4, 2, 2, 3), False, dict(stride=2, groups=2, padding="valid", combine="add", reduce="max", padding_mode="reflect")),
-    Config(1, (2, 3, 11), (6, 1, 4), True, dict(dilation=2, padding="same", groups=3, combine="sq_diff", reduce="logsumexp", padding_mode="circular")),
-    Config(3, (1, 2, 4, 5, 4), (2, 2, 2, 2, 3), True, dict(padding=1, combine="sub", reduce="min", padding_mode="replicate")),
-    Config(2, (2, 3, 6, 6), (4, 3, 3, 3), True, dict(padding=1, combine=testing.tanh_product, reduce=testing.soft_maximum, max_memory=2**12)),
+    Case(2, (2, 4, 7, 6), (6, 4, 3, 3), True, dict(padding=1, combine="abs_diff")),
+    Case(2, (1, 4, 6, 7), (4, 2, 2, 3), False, dict(stride=2, groups=2, padding="valid", combine="add", reduce="max", padding_mode="reflect")),
+    Case(1, (2, 3, 11), (6, 1, 4), True, dict(dilation=2, padding="same", groups=3, combine="sq_diff", reduce="logsumexp", padding_mode="circular")),
+    Case(3, (1, 2, 4, 5, 4), (2, 2, 2, 2, 3), True, dict(padding=1, combine="sub", reduce="min", padding_mode="replicate")),
+    Case(2, (2, 3, 6, 6), (4, 3, 3, 3), True, dict(padding=1, combine=testing.tanh_product, reduce=testing.soft_maximum, max_memory=2**12)),
 ]
 
 
@@ -223,7 +223,7 @@ def test_compiling_that_fails_runs_eagerly_and_is_declined(monkeypatch, compilin
     def broken(*args, **kwargs):
         raise RuntimeError("no compiler here")
 
-    monkeypatch.setattr(tconv.compiling, "_failed", {})
+    monkeypatch.setattr(tconv.core.compiling, "_failed", {})
     monkeypatch.setattr(torch._inductor, "compile", broken)
     x, w = torch.randn(1, 3, 9, 5, dtype=torch.float64), torch.randn(5, 3, 2, 2, dtype=torch.float64)
     with pytest.warns(RuntimeWarning, match="no compiler here"):
@@ -379,7 +379,7 @@ def test_unbatched_input(ndim):
 @pytest.mark.parametrize("combine, reduce", [("abs_diff", "sum"), ("sub", "mean"), ("mul", "sum"), ("sq_diff", "logsumexp")])
 def test_half_precision(dtype, combine, reduce):
     """(``max``/``min`` are left out: rounding changes which pair wins, and so the gradients.)"""
-    cfg = Config(2, (2, 4, 6, 5), (4, 4, 3, 3), True, dict(padding=1, combine=combine, reduce=reduce))
+    cfg = Case(2, (2, 4, 6, 5), (4, 4, 3, 3), True, dict(padding=1, combine=combine, reduce=reduce))
     for algorithm, reasons in unable(cfg, dtype).items():
         if not reasons and algorithm not in ("compiled", "reference"):
             error = compare_with_reference(cfg, algorithm, dtype)

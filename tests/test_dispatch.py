@@ -10,8 +10,9 @@ import torch
 
 import tconv
 from tconv import algorithms
-from tconv.algorithms import autotune, heuristics
-from tconv.plan import plan_conv_transpose
+from tconv.core import autotune
+from tconv.transposed import preference as heuristics
+from tconv.transposed.plan import plan_conv_transpose
 
 PLAN = plan_conv_transpose((1, 2, 5, 5), (2, 3, 3, 3), stride=2, padding="same")
 DEPTHWISE = plan_conv_transpose((1, 4, 5, 5), (4, 1, 2, 2), stride=2, groups=4)

@@ -6,9 +6,9 @@ import torch.nn.functional as F
 
 import tconv
 from tconv import algorithms
-from tconv.algorithms.native import torch_window
-from tconv.geometry import AxisWindow
-from tconv.testing import TOLERANCE, Case, compare_with_reference, random_cases, supports
+from tconv.transposed.algorithms.native import torch_window
+from tconv.core.geometry import AxisWindow
+from tconv.transposed.testing import TOLERANCE, Case, compare_with_reference, random_cases, supports
 
 # the compiled algorithms compile per problem (seconds): tests/test_nonoverlap_compiled.py
 ALGORITHM_NAMES = [name for name, algorithm in algorithms.ALGORITHMS.items() if not algorithm.compiles]
@@ -68,7 +68,7 @@ def test_gradcheck(name, index):
 
     def run(*tensors):
         bias = tensors[2] if b is not None else None
-        return tconv.functional.conv_transpose(case.ndim, tensors[0], tensors[1], bias, **case.kwargs, algorithm=name)
+        return tconv.transposed.functional.conv_transpose(case.ndim, tensors[0], tensors[1], bias, **case.kwargs, algorithm=name)
 
     assert torch.autograd.gradcheck(run, inputs)
 
@@ -79,8 +79,8 @@ def test_channels_last_output_layout(ndim):
     memory_format = torch.channels_last if ndim == 2 else torch.channels_last_3d
     w = torch.randn(4, 3, *(3,) * ndim)
     for padding in (1, "same", "valid", ((0, 2),) * ndim):
-        expected = tconv.functional.conv_transpose(ndim, x, w, stride=2, padding=padding)
-        out = tconv.functional.conv_transpose(ndim, x.contiguous(memory_format=memory_format), w, stride=2, padding=padding)
+        expected = tconv.transposed.functional.conv_transpose(ndim, x, w, stride=2, padding=padding)
+        out = tconv.transposed.functional.conv_transpose(ndim, x.contiguous(memory_format=memory_format), w, stride=2, padding=padding)
         assert out.is_contiguous(memory_format=memory_format)
         torch.testing.assert_close(out, expected)
 
@@ -95,7 +95,7 @@ def test_torch_padding_is_pytorch(index):
         kwargs.pop("output_size", None)
     x, w, b = case.tensors(torch.float32, seed=index)
     op = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[case.ndim]
-    ours = tconv.functional.conv_transpose(case.ndim, x, w, b, **kwargs, algorithm="native")
+    ours = tconv.transposed.functional.conv_transpose(case.ndim, x, w, b, **kwargs, algorithm="native")
     torch.testing.assert_close(ours, op(x, w, b, **kwargs), rtol=0, atol=0)
 
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 import tconv
-from tconv.fused.testing import PADDING_MODES, TORCH_REFUSES, Config, naive, each_axis, random_config, torch_accepts
+from tconv.fused.testing import PADDING_MODES, TORCH_REFUSES, Case, naive, each_axis, random_case, torch_accepts
 
 # torch's own note on padding="same" with even kernels, raised by the naive composition
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
@@ -46,7 +46,7 @@ def _configs():
     out = []
     for (op, ndim), count in COUNTS.items():
         rng = random.Random(f"{op}{ndim}")
-        out += [(f"{op}{ndim}d-{i:03d}", random_config(rng, op, ndim)) for i in range(count)]
+        out += [(f"{op}{ndim}d-{i:03d}", random_case(rng, op, ndim)) for i in range(count)]
     return out
 
 
@@ -67,7 +67,7 @@ def _msg(cfg, algorithm, what):
     return lambda m: f"{what} differs for {cfg}, algorithm={algorithm!r}:\n{m}"
 
 
-def compare(cfg: Config, algorithm: str, seed: int = 0, **close):
+def compare(cfg: Case, algorithm: str, seed: int = 0, **close):
     """Forward and gradients (input, weight, bias) of tconv against the naive composition."""
     close = close or F64
     x, w, b = cfg.tensors(seed=seed, requires_grad=True)
@@ -136,22 +136,22 @@ def test_random_configs_cover_the_space():
 
 HAND_PICKED = [
     # size-1 and size-2 inputs with every mode, reflect needs upsampled size > pad
-    Config("upsample_conv", 1, (1, 1, 1), (1, 1, 3), True, dict(scale_factor=2, mode="linear", padding=1, padding_mode="reflect")),
-    Config("upsample_conv", 1, (2, 2, 2), (2, 1, 4), False, dict(scale_factor=3, mode="nearest-exact", padding="same", groups=2, padding_mode="circular")),
-    Config("upsample_conv", 2, (1, 3, 2, 1), (6, 1, 3, 2), True, dict(scale_factor=(1, 4), mode="bilinear", padding=(2, 1), dilation=(1, 2), groups=3, padding_mode="replicate")),
-    Config("upsample_conv", 2, (2, 2, 5, 4), (3, 2, 4, 4), True, dict(scale_factor=2, mode="bilinear", align_corners=False, padding="same", dilation=3, padding_mode="reflect")),
-    Config("upsample_conv", 2, (1, 2, 3, 3), (2, 2, 2, 3), False, dict(scale_factor=(3, 2), mode="nearest", padding="valid", padding_mode="zeros")),
-    Config("upsample_conv", 3, (1, 2, 2, 1, 3), (2, 1, 2, 3, 1), True, dict(scale_factor=(2, 3, 1), mode="trilinear", padding=1, groups=2, padding_mode="circular")),
-    Config("upsample_conv", 3, (1, 1, 3, 2, 2), (1, 1, 3, 3, 3), False, dict(scale_factor=2, mode="nearest", padding="same", dilation=(1, 2, 1), padding_mode="reflect")),
+    Case("upsample_conv", 1, (1, 1, 1), (1, 1, 3), True, dict(scale_factor=2, mode="linear", padding=1, padding_mode="reflect")),
+    Case("upsample_conv", 1, (2, 2, 2), (2, 1, 4), False, dict(scale_factor=3, mode="nearest-exact", padding="same", groups=2, padding_mode="circular")),
+    Case("upsample_conv", 2, (1, 3, 2, 1), (6, 1, 3, 2), True, dict(scale_factor=(1, 4), mode="bilinear", padding=(2, 1), dilation=(1, 2), groups=3, padding_mode="replicate")),
+    Case("upsample_conv", 2, (2, 2, 5, 4), (3, 2, 4, 4), True, dict(scale_factor=2, mode="bilinear", align_corners=False, padding="same", dilation=3, padding_mode="reflect")),
+    Case("upsample_conv", 2, (1, 2, 3, 3), (2, 2, 2, 3), False, dict(scale_factor=(3, 2), mode="nearest", padding="valid", padding_mode="zeros")),
+    Case("upsample_conv", 3, (1, 2, 2, 1, 3), (2, 1, 2, 3, 1), True, dict(scale_factor=(2, 3, 1), mode="trilinear", padding=1, groups=2, padding_mode="circular")),
+    Case("upsample_conv", 3, (1, 1, 3, 2, 2), (1, 1, 3, 3, 3), False, dict(scale_factor=2, mode="nearest", padding="same", dilation=(1, 2, 1), padding_mode="reflect")),
     # scale 1 (the identity upsample) and an integral float scale
-    Config("upsample_conv", 2, (1, 2, 4, 5), (2, 2, 3, 3), True, dict(scale_factor=1, mode="bilinear", padding=1, padding_mode="reflect")),
-    Config("upsample_conv", 1, (1, 2, 5), (3, 2, 2), True, dict(scale_factor=2.0, mode="linear", align_corners=False, padding=3)),
+    Case("upsample_conv", 2, (1, 2, 4, 5), (2, 2, 3, 3), True, dict(scale_factor=1, mode="bilinear", padding=1, padding_mode="reflect")),
+    Case("upsample_conv", 1, (1, 2, 5), (3, 2, 2), True, dict(scale_factor=2.0, mode="linear", align_corners=False, padding=3)),
     # conv_pool: the pool cuts off a ragged end; stride and pool differ per axis
-    Config("conv_pool", 1, (2, 2, 11), (2, 1, 3), True, dict(stride=2, pool_size=3, padding=1, groups=2, padding_mode="reflect")),
-    Config("conv_pool", 2, (1, 3, 9, 7), (3, 1, 2, 3), True, dict(stride=(1, 2), pool_size=(3, 2), padding="valid", dilation=(2, 1), groups=3, padding_mode="circular")),
-    Config("conv_pool", 2, (1, 2, 8, 8), (4, 2, 4, 4), False, dict(stride=1, pool_size=2, padding="same", dilation=2, padding_mode="replicate")),
-    Config("conv_pool", 2, (2, 1, 5, 6), (2, 1, 3, 3), True, dict(stride=3, pool_size=1, padding=(3, 0), padding_mode="zeros")),
-    Config("conv_pool", 3, (1, 2, 6, 5, 4), (2, 2, 3, 2, 1), True, dict(stride=(2, 1, 1), pool_size=(1, 2, 3), padding=1, padding_mode="reflect")),
+    Case("conv_pool", 1, (2, 2, 11), (2, 1, 3), True, dict(stride=2, pool_size=3, padding=1, groups=2, padding_mode="reflect")),
+    Case("conv_pool", 2, (1, 3, 9, 7), (3, 1, 2, 3), True, dict(stride=(1, 2), pool_size=(3, 2), padding="valid", dilation=(2, 1), groups=3, padding_mode="circular")),
+    Case("conv_pool", 2, (1, 2, 8, 8), (4, 2, 4, 4), False, dict(stride=1, pool_size=2, padding="same", dilation=2, padding_mode="replicate")),
+    Case("conv_pool", 2, (2, 1, 5, 6), (2, 1, 3, 3), True, dict(stride=3, pool_size=1, padding=(3, 0), padding_mode="zeros")),
+    Case("conv_pool", 3, (1, 2, 6, 5, 4), (2, 2, 3, 2, 1), True, dict(stride=(2, 1, 1), pool_size=(1, 2, 3), padding=1, padding_mode="reflect")),
 ]
 
 
@@ -168,7 +168,7 @@ def test_reference_algorithm(op):
     rng = random.Random(f"reference-{op}")
     done = 0
     while done < 4:
-        cfg = random_config(rng, op, rng.choice((1, 2)))
+        cfg = random_case(rng, op, rng.choice((1, 2)))
         if not torch_accepts(cfg):
             continue
         x, w, b = cfg.tensors(seed=done)
@@ -189,7 +189,7 @@ def test_reference_algorithm(op):
 def _accepted(op, ndim, seed, count, *, linear_align=None):
     rng, out = random.Random(seed), []
     while len(out) < count:
-        cfg = random_config(rng, op, ndim)
+        cfg = random_case(rng, op, ndim)
         if cfg.kwargs.get("align_corners") is True and linear_align is False:
             continue
         if torch_accepts(cfg):
@@ -286,9 +286,9 @@ def test_non_contiguous_tensors(op, algorithm):
 
 
 GRADCHECK = [
-    Config("upsample_conv", 2, (1, 2, 2, 3), (2, 1, 3, 2), True, dict(scale_factor=(2, 3), mode="bilinear", padding=1, groups=2, padding_mode="reflect")),
-    Config("upsample_conv", 1, (2, 1, 3), (2, 1, 3), True, dict(scale_factor=2, mode="nearest", padding="same", dilation=2, padding_mode="circular")),
-    Config("conv_pool", 2, (1, 2, 6, 5), (2, 2, 2, 3), True, dict(stride=(2, 1), pool_size=2, padding=1, padding_mode="replicate")),
+    Case("upsample_conv", 2, (1, 2, 2, 3), (2, 1, 3, 2), True, dict(scale_factor=(2, 3), mode="bilinear", padding=1, groups=2, padding_mode="reflect")),
+    Case("upsample_conv", 1, (2, 1, 3), (2, 1, 3), True, dict(scale_factor=2, mode="nearest", padding="same", dilation=2, padding_mode="circular")),
+    Case("conv_pool", 2, (1, 2, 6, 5), (2, 2, 2, 3), True, dict(stride=(2, 1), pool_size=2, padding=1, padding_mode="replicate")),
 ]
 
 
@@ -465,7 +465,7 @@ def test_inference_with_the_compiled_core(input_shape, kernel, kwargs, padding_m
     w = torch.randn(4, input_shape[1], *kernel, generator=generator)
     b = torch.randn(4, generator=generator)
     call = dict(kwargs, padding_mode=padding_mode)
-    plan, _, _ = tconv.fused.functional._prepare("upsample_conv", ndim, x, w, b, call)
+    plan, _, _ = tconv.fused.functional.OPS["upsample_conv"].prepare(ndim, x, w, b, call)
     assert tconv.algorithms.TRANSPOSED.decide(plan.core, "auto").algorithm.name == "subpixel_compiled"
     with torch.no_grad():
         out = fused("upsample_conv", ndim)(x, w, b, **call, algorithm="composed")
@@ -480,9 +480,9 @@ def subpixel_core(monkeypatch):
     dispatcher = tconv.algorithms.TRANSPOSED
     preference = dispatcher.preference
     monkeypatch.setattr(dispatcher, "preference", lambda plan: ("subpixel", *preference(plan)))
-    tconv.dispatch.forget_decisions()
+    tconv.core.dispatch.forget_decisions()
     yield
-    tconv.dispatch.forget_decisions()
+    tconv.core.dispatch.forget_decisions()
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])
@@ -494,7 +494,7 @@ def test_the_subpixel_core_takes_the_folded_phase_weight(ndim, subpixel_core):
         x, w, b = cfg.tensors(seed=i)
         if _declared_unable("upsample_conv", "composed", x, w, b, cfg.kwargs):
             continue
-        plan, _, _ = tconv.fused.functional._prepare("upsample_conv", ndim, x, w, b, cfg.kwargs)
+        plan, _, _ = tconv.fused.functional.OPS["upsample_conv"].prepare(ndim, x, w, b, cfg.kwargs)
         ran += plan.core is not None and tconv.algorithms.TRANSPOSED.decide(plan.core, "auto").algorithm.name == "subpixel"
         assert compare(cfg, "composed", seed=i) == "equal"
     assert ran >= 6

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tconv.geometry import AxisWindow, Pads, Same, axis_window, full_length, legal_output_sizes, parse_padding
+from tconv.core.geometry import AxisWindow, Pads, Same, axis_window, full_length, legal_output_sizes, parse_padding
 
 
 @pytest.mark.parametrize(

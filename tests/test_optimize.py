@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import tconv
-from tconv.testing import relative_error
+from tconv.core.testing import relative_error
 
 F64 = dict(dtype=torch.float64)
 

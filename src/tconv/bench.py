@@ -81,9 +81,10 @@ from rich.table import Table
 from torch import nn, profiler
 from torch.utils import benchmark
 
-from . import __version__, algorithms, custom, functional, fused
-from .algorithms.autotune import autotune_enabled
-from .algorithms.native import torch_call
+from . import __version__, algorithms, custom, fused
+from .core.autotune import autotune_enabled
+from .transposed import functional
+from .transposed.algorithms.native import torch_call
 from .custom.functional import custom_conv, explain_custom
 from .custom.testing import tanh_product
 from .fused.functional import explain_fused

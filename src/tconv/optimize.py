@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from . import functional
 from . import nn as tnn
-from .testing import TOLERANCE, relative_error
+from .core.testing import TOLERANCE, relative_error
+from .transposed import functional
 
 UPSAMPLES = (nn.Upsample, nn.UpsamplingNearest2d, nn.UpsamplingBilinear2d)
 #: ``F.avg_poolNd`` (builtins without signatures) and their parameters in order.

@@ -1,6 +1,6 @@
 """``torch.onnx.export`` of tconv's modules and of a ``tconv.optimize``-d model, run by ONNX Runtime.
 
-While exporting, every op takes its family's portable algorithm (:mod:`tconv.dispatch`): PyTorch's
+While exporting, every op takes its family's portable algorithm (:mod:`tconv.core.dispatch`): PyTorch's
 transposed convolution plus a crop, the plain upsample/pad/conv/pool composition, ordinary
 convolutions or the recipe of slices for custom ones. The graphs must hold standard ONNX operators
 only, and ONNX Runtime must compute what PyTorch computes.

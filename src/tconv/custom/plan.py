@@ -56,7 +56,7 @@ class CustomPlan(TensorFacts):
         reduce: a preset name (:data:`REDUCES`) or a callable ``f(t, dim)``.
         max_memory: bytes the intermediates may take.
 
-    and the :class:`~tconv.plan.TensorFacts`.
+    and the :class:`~tconv.core.plan.TensorFacts`.
     """
 
     batch: int

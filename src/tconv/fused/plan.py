@@ -243,7 +243,7 @@ class FusedPlan(TensorFacts):
         axes: one :class:`FusedAxis` per spatial axis.
         mode: PyTorch's interpolation mode name (``upsample_conv``), else None.
 
-    and the :class:`~tconv.plan.TensorFacts`.
+    and the :class:`~tconv.core.plan.TensorFacts`.
     """
 
     op: str

@@ -21,10 +21,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from .geometry import effective_kernel
+from ..core.geometry import effective_kernel
+from ..core.plan import per_axis
+from ..nn.transposed import CONV_TRANSPOSE, _ConvTransposeNd
 from .layouts import convert_weight
-from .nn.transposed import CONV_TRANSPOSE, _ConvTransposeNd
-from .plan import per_axis
 
 
 def _keras_axis(padding: str, kernel: int, stride: int, dilation: int, output_padding: int | None) -> tuple[tuple[int, int], int]:

@@ -1,4 +1,4 @@
-"""Modules: thin ``nn.Module`` wrappers over :mod:`tconv.functional`, :mod:`tconv.fused` and :mod:`tconv.custom`.
+"""Modules: thin ``nn.Module`` wrappers over :mod:`tconv.transposed`, :mod:`tconv.fused` and :mod:`tconv.custom`.
 
 ``ConvTranspose{1,2,3}d`` take the arguments of PyTorch's modules and hold parameters of the same
 names, shapes and initialisation, so a PyTorch module's ``state_dict`` loads unchanged.

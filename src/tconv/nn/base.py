@@ -12,7 +12,8 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ..plan import check_padding_mode, conv_padding, per_axis
+from ..core.geometry import conv_padding
+from ..core.plan import check_padding_mode, per_axis
 
 
 def _stored_padding(padding: object, ndim: int) -> tuple:

@@ -8,7 +8,7 @@ import torch
 
 from ..custom.functional import custom_conv
 from ..custom.plan import COMBINES, REDUCES, check_function, check_max_memory
-from ..plan import per_axis
+from ..core.plan import per_axis
 from .base import _ConvLikeNd
 
 

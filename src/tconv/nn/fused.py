@@ -10,7 +10,7 @@ from torch import nn
 
 from ..fused.functional import conv_pool, upsample_conv
 from ..fused.plan import check_mode, parse_scale_factor
-from ..plan import per_axis
+from ..core.plan import per_axis
 from .base import TORCH_AVG_POOL, TORCH_CONV, _check_plain, _ConvLikeNd, _sharing
 
 

@@ -8,9 +8,9 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from ..functional import conv_transpose
-from ..geometry import parse_padding
-from ..plan import per_axis
+from ..core.geometry import parse_padding
+from ..core.plan import per_axis
+from ..transposed.functional import conv_transpose
 from .base import (
     TORCH_CONV_TRANSPOSE,
     _add_parameters,

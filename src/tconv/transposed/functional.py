@@ -116,7 +116,7 @@ def conv_transpose2d(
 
     Same positional arguments and meaning as :func:`torch.nn.functional.conv_transpose2d`, with
     more ways to say the padding. Per axis the result is a window of the full output
-    ``(i - 1) * stride + (k - 1) * dilation + 1`` long (see :mod:`tconv.geometry`).
+    ``(i - 1) * stride + (k - 1) * dilation + 1`` long (see :mod:`tconv.core.geometry`).
 
     Args:
         input: ``(N, Cin, H, W)`` or unbatched ``(Cin, H, W)``; any layout (channels_last kept).

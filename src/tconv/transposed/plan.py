@@ -52,7 +52,7 @@ class ConvTransposePlan(TensorFacts):
 
     @functools.cached_property
     def phases(self) -> tuple[Polyphase, ...]:
-        """Per axis, the polyphase split of the window (see :class:`tconv.geometry.Polyphase`)."""
+        """Per axis, the polyphase split of the window (see :class:`tconv.core.geometry.Polyphase`)."""
         return tuple(
             polyphase(i, k, s, d, window)
             for i, k, s, d, window in zip(self.input_size, self.kernel_size, self.stride, self.dilation, self.windows)

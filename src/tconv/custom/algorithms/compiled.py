@@ -1,7 +1,7 @@
 """``compiled``: the patch kernel compiled by ``torch.compile`` (inductor), once per problem.
 
 The forward and backward of a chunk (:func:`.kernel.forward`, :func:`.kernel.backward`) are
-compiled by :mod:`tconv.compiling` into fused loops that never store the expanded tensor, so
+compiled by :mod:`tconv.core.compiling` into fused loops that never store the expanded tensor, so
 presets run as one chunk (but ``logsumexp``, see :data:`STORING`). Callables keep the plan's
 chunks: what they do inside is theirs. :func:`tconv.set_compile` switches the algorithm off; a
 problem whose compiling failed runs eagerly and is declined from then on.

@@ -12,7 +12,7 @@ computed axis by axis:
    product.
 
 In CPU inference it runs the batch in two halves, each written straight into the output
-(:func:`tconv.plan.in_halves`). Exact everywhere for every mode and padding mode, ``align_corners=True`` included: nothing is
+(:func:`tconv.core.plan.in_halves`). Exact everywhere for every mode and padding mode, ``align_corners=True`` included: nothing is
 composed, only reordered.
 """
 

@@ -1,7 +1,7 @@
 """``nonoverlap``: kernels that do not overlap (``(k - 1) * dilation + 1 <= stride``, e.g. k = s).
 
 Every input sample then writes its own block of ``stride`` output samples per axis, ``block[r] =
-x * w[tap_of[r]]`` (the polyphase split of :class:`tconv.geometry.Polyphase` with one tap per
+x * w[tap_of[r]]`` (the polyphase split of :class:`tconv.core.geometry.Polyphase` with one tap per
 phase). With one input channel per group (depthwise) that is a single broadcast multiply-add whose
 result already is the output's memory layout, ``(N, C, H, s, W, s)`` or channels-last
 ``(N, H, s, W, s, C)``; with more input channels per group it is one matrix product and one copy

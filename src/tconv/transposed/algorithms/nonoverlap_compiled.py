@@ -8,7 +8,7 @@ as ``s`` planes, each contiguous, and packed bit for bit into integer words (:mo
 With one input channel per group it is one loop (broadcast multiply, bias and packing); with more,
 one matrix product ``(Cout/g · S, Cin/g) @ (Cin/g, rows)`` per group and a loop packing its rows
 into the output. The backward unpacks the output's gradient the same way and is compiled too
-(first order only). Kernels are compiled per problem by :mod:`tconv.compiling` (seconds the first
+(first order only). Kernels are compiled per problem by :mod:`tconv.core.compiling` (seconds the first
 time).
 """
 

@@ -2,7 +2,7 @@
 
 Each output phase (the samples ``j`` with ``j % stride == r`` per axis) of a transposed convolution
 is a stride-1 correlation of the input with a subset of the kernel's taps (see
-:class:`tconv.geometry.Polyphase`). All phases run as one grouped convolution whose output channels
+:class:`tconv.core.geometry.Polyphase`). All phases run as one grouped convolution whose output channels
 are ``(group, phase, Cout // groups)``, on the rows the window needs only; a depth-to-space copy
 then writes each phase into its samples of the window. No multiplications by inserted zeros, no
 rows outside the window (but zero taps where ``kernel % stride != 0``). The convolution runs
