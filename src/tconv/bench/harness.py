@@ -81,14 +81,14 @@ from rich.table import Table
 from torch import nn, profiler
 from torch.utils import benchmark
 
-from . import __version__, algorithms, custom, functional, fused
-from .algorithms.autotune import autotune_enabled
-from .algorithms.native import torch_call
-from .custom.functional import custom_conv, explain_custom
-from .custom.testing import tanh_product
-from .fused.functional import explain_fused
-from .fused.functional import fused as run_fused
-from .optimize import optimize
+from .. import __version__, algorithms, custom, functional, fused
+from ..algorithms.autotune import autotune_enabled
+from ..algorithms.native import torch_call
+from ..custom.functional import custom_conv, explain_custom
+from ..custom.testing import tanh_product
+from ..fused.functional import explain_fused
+from ..fused.functional import fused as run_fused
+from ..optimize import optimize
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 AMP_DEFAULT = {"cuda": torch.float16, "cpu": torch.bfloat16}
