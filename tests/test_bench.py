@@ -6,7 +6,9 @@
 
 import csv
 import io
+import itertools
 import json
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -91,6 +93,36 @@ def test_table_to_a_file(capsys, tmp_path):
     assert "convt: transposed convolutions" in path.read_text() and "\x1b[" not in path.read_text()
 
 
+def markdown_cells(line):
+    """The cells of a markdown table line (``\\|`` is a ``|`` inside a cell)."""
+    assert line.startswith("| ") and line.endswith(" |"), line
+    return [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+
+
+def test_markdown_has_a_table_per_suite(capsys):
+    """``--format markdown``: the header line, then per suite that ran its title line and a GitHub
+    table with the rich table's columns and a row per case."""
+    code, out, _ = run(capsys, "--format", "markdown")
+    assert code == 0 and "\x1b[" not in out
+    lines = out.splitlines()
+    assert lines[0].startswith("tconv bench: forward, cpu, float32, ") and "1 threads" in lines[0]
+    assert f"torch {torch.__version__}" in lines[0]
+    titles = [i for i, line in enumerate(lines) if line.startswith("**")]
+    assert [lines[i] for i in titles] == [f"**{name}: {suite.title} (ms)**" for name, suite in bench.SUITES.items()]
+    settings = bench.Settings(quick=True, tiny=True)
+    for i, suite in zip(titles, bench.SUITES.values()):
+        assert lines[i + 1] == ""
+        header = markdown_cells(lines[i + 2])
+        assert header[:2] == ["case", "algorithm"] and suite.baseline in header and suite.contender in header
+        assert "speedup" in header and ("peak MiB " + suite.contender in header) == suite.memory
+        assert set(markdown_cells(lines[i + 3])) <= {"---", "---:"} and len(markdown_cells(lines[i + 3])) == len(header)
+        rows = [markdown_cells(line) for line in itertools.takewhile(lambda line: line != "", lines[i + 4 :])]
+        assert [cells[0] for cells in rows] == [row.name for row in suite.rows_for(settings)]
+        for cells in rows:
+            assert len(cells) == len(header) and cells[header.index("speedup")].endswith("x"), cells
+            assert float(cells[header.index(suite.contender)]) > 0
+
+
 @pytest.mark.parametrize(
     "options, config",
     [
@@ -161,7 +193,8 @@ class FakeRow:
         def broken():
             raise RuntimeError("boom")
 
-        return bench.Case(str(list(x.shape)), (x,), {"base": lambda: x * 2, "tconv": "n/a: cannot", "broken": broken})
+        methods = {"base": lambda: x * 2, "tconv": "n/a: cannot", "broken": broken}
+        return bench.RowRun(str(list(x.shape)), (x,), methods)
 
 
 def test_a_suite_is_a_registry_entry(capsys, monkeypatch):

@@ -38,7 +38,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     option("--quick", action="store_true", help="fewer rows and shorter timing")
     option("--algorithm", default="auto", help="the tconv algorithm to time (default: auto)")
     option("--min-run-time", type=float, help="seconds of timing per measurement (default 0.5; 0.1 with --quick)")
-    option("--format", choices=FORMATS, default="table", help="table, csv or json (default: table)")
+    option("--format", choices=FORMATS, default="table", help="table, csv, json or markdown (default: table)")
     option("--output", metavar="FILE", help="write the output to FILE instead of stdout")
     option("--plot", metavar="FILE.png", help="also save a bar chart of the times (needs matplotlib: pip install 'tconv[plot]')")
     option("--tiny", action="store_true", help=argparse.SUPPRESS)  # for the tests: tiny shapes, ~1 ms timing (bench.Settings.tiny)
