@@ -15,7 +15,8 @@ import tconv
 import tconv.core.compiling
 from tconv import algorithms
 from tconv.kernels.packing import pack, unpack
-from tconv.transposed.testing import TOLERANCE, Case, compare_with_reference, random_cases, supports
+from tconv.core.testing import TOLERANCE
+from tconv.transposed.testing import Case, compare_with_reference, random_cases, supports
 
 NAMES = [name for name, algorithm in algorithms.ALGORITHMS.items() if algorithm.compiles]
 NONOVERLAP = "nonoverlap_compiled"  # the shared machinery is tested through it

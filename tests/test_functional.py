@@ -8,7 +8,8 @@ import tconv
 from tconv import algorithms
 from tconv.transposed.algorithms.native import torch_window
 from tconv.core.geometry import AxisWindow
-from tconv.transposed.testing import TOLERANCE, Case, compare_with_reference, random_cases, supports
+from tconv.core.testing import TOLERANCE
+from tconv.transposed.testing import Case, compare_with_reference, random_cases, supports
 
 # the compiled algorithms compile per problem (seconds): tests/test_nonoverlap_compiled.py
 ALGORITHM_NAMES = [name for name, algorithm in algorithms.ALGORITHMS.items() if not algorithm.compiles]

@@ -39,6 +39,7 @@ why, for any op: ``tconv.explain(tconv.upsample_conv2d, x, w, scale_factor=2)``.
 
 from . import nn
 from . import transposed as algorithms
+from .core import VERSION
 from .core.autotune import set_autotune
 from .core.compiling import set_compile
 from .core.dispatch import NoAlgorithmError
@@ -57,7 +58,7 @@ from .interop.layouts import LAYOUTS, convert_weight
 from .optimize import OptimizeReport, optimize
 from .transposed.functional import conv_transpose1d, conv_transpose2d, conv_transpose3d, explain
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "LAYOUTS",

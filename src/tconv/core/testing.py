@@ -17,7 +17,7 @@ three families alike. The helpers below are shared by all three.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Sequence
 
 import torch
@@ -34,6 +34,31 @@ TOLERANCE = {
     torch.bfloat16: 4e-2,
 }
 
+
+
+@dataclass(frozen=True)
+class ConvCase:
+    """One call of a forward-convolution op: ``tconv.<op><ndim>d(x, w, b, **kwargs)`` with random
+    tensors of these shapes (weight ``(Cout, Cin // groups, *kernel)``)."""
+
+    op: str
+    ndim: int
+    input_shape: tuple
+    weight_shape: tuple
+    bias: bool
+    kwargs: dict = field(default_factory=dict, hash=False)
+
+    def tensors(self, dtype=torch.float64, *, seed=0, requires_grad=False):
+        """Random ``(input, weight, bias)`` (:func:`random_tensors`)."""
+        return random_tensors(self.input_shape, self.weight_shape, self.bias, dtype, seed=seed, requires_grad=requires_grad)
+
+    def __str__(self):
+        named = lambda v: v.__name__ if callable(v) else repr(v)  # noqa: E731
+        options = ", ".join(f"{k}={named(v)}" for k, v in self.kwargs.items())
+        return (
+            f"tconv.{self.op}{self.ndim}d(x{list(self.input_shape)}, w{list(self.weight_shape)}, "
+            f"{'bias' if self.bias else 'None'}, {options})"
+        )
 
 
 @dataclass(frozen=True)

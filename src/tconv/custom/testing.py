@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 
 from ..core.plan import PADDING_MODES
-from ..core.testing import FamilyTests, error_against_reference, random_tensors
+from ..core.testing import ConvCase, FamilyTests, error_against_reference
 from . import DISPATCHER
 from .functional import custom_conv, explain_custom
 from .plan import COMBINES, LIVE_TENSORS, REDUCES
@@ -46,24 +47,11 @@ COMBINE_CALLABLES = (maximum, tanh_product)
 REDUCE_CALLABLES = (sum_of_squares, soft_maximum)
 
 
-@dataclass(frozen=True)
-class Case:
+class Case(ConvCase):
     """One call: ``tconv.custom_conv<ndim>d(x, w, b, **kwargs)`` with random tensors of these shapes."""
 
-    ndim: int
-    input_shape: tuple
-    weight_shape: tuple
-    bias: bool
-    kwargs: dict = field(default_factory=dict, hash=False)
-
-    def tensors(self, dtype=torch.float64, *, seed=0, requires_grad=False):
-        """Random ``(input, weight, bias)`` (:func:`tconv.core.testing.random_tensors`)."""
-        return random_tensors(self.input_shape, self.weight_shape, self.bias, dtype, seed=seed, requires_grad=requires_grad)
-
-    def __str__(self):
-        named = lambda v: v.__name__ if callable(v) else repr(v)  # noqa: E731
-        options = ", ".join(f"{k}={named(v)}" for k, v in self.kwargs.items())
-        return f"tconv.custom_conv{self.ndim}d(x{list(self.input_shape)}, w{list(self.weight_shape)}, {'bias' if self.bias else 'None'}, {options})"
+    def __init__(self, ndim: int, input_shape: tuple, weight_shape: tuple, bias: bool, kwargs: Optional[dict] = None):
+        super().__init__("custom_conv", ndim, input_shape, weight_shape, bias, {} if kwargs is None else kwargs)
 
 
 def random_case(rng: random.Random, ndim: int) -> Case:

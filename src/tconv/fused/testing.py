@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.plan import PADDING_MODES
-from ..core.testing import FamilyTests, error_against_reference, random_tensors
+from ..core.testing import ConvCase, FamilyTests, error_against_reference
 from ..kernels.ops import AVG_POOL, CONV
 from . import DISPATCHER
 from .functional import explain_fused, fused
@@ -80,27 +80,8 @@ def naive(op, x, w, b=None, **kw):
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Case:
-    """One fused call: ``tconv.<op><ndim>d(x, w, b, **kwargs)`` with random tensors of these shapes."""
-
-    op: str  # "upsample_conv" or "conv_pool"
-    ndim: int
-    input_shape: tuple
-    weight_shape: tuple
-    bias: bool
-    kwargs: dict = field(default_factory=dict, hash=False)
-
-    def tensors(self, dtype=torch.float64, *, seed=0, requires_grad=False):
-        """Random ``(input, weight, bias)`` (:func:`tconv.core.testing.random_tensors`)."""
-        return random_tensors(self.input_shape, self.weight_shape, self.bias, dtype, seed=seed, requires_grad=requires_grad)
-
-    def __str__(self):
-        options = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
-        return (
-            f"tconv.{self.op}{self.ndim}d(x{list(self.input_shape)}, w{list(self.weight_shape)}, "
-            f"{'bias' if self.bias else 'None'}, {options})"
-        )
+#: One fused call: ``Case(op, ndim, input_shape, weight_shape, bias, kwargs)``, ``op`` one of :data:`OPS`.
+Case = ConvCase
 
 
 def _pick_per_axis(rng, ndim, draw):

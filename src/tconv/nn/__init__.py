@@ -16,11 +16,14 @@ One file per family, all re-exported here:
   (:data:`TORCH_CONV`, :data:`TORCH_CONV_TRANSPOSE`, :data:`TORCH_AVG_POOL`).
 """
 
-from .base import TORCH_AVG_POOL, TORCH_CONV, TORCH_CONV_TRANSPOSE
-from .custom import CUSTOM_CONV, CustomConv1d, CustomConv2d, CustomConv3d
+from .base import TORCH_AVG_POOL as TORCH_AVG_POOL
+from .base import TORCH_CONV as TORCH_CONV
+from .base import TORCH_CONV_TRANSPOSE as TORCH_CONV_TRANSPOSE
+from .custom import CUSTOM_CONV as CUSTOM_CONV
+from .custom import CustomConv1d, CustomConv2d, CustomConv3d
+from .fused import CONV_POOL as CONV_POOL
+from .fused import UPSAMPLE_CONV as UPSAMPLE_CONV
 from .fused import (
-    CONV_POOL,
-    UPSAMPLE_CONV,
     ConvPool1d,
     ConvPool2d,
     ConvPool3d,
@@ -28,7 +31,8 @@ from .fused import (
     UpsampleConv2d,
     UpsampleConv3d,
 )
-from .transposed import CONV_TRANSPOSE, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from .transposed import CONV_TRANSPOSE as CONV_TRANSPOSE
+from .transposed import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 
 __all__ = [
     "ConvPool1d",

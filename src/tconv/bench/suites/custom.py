@@ -34,7 +34,7 @@ def unfold_recipe(x: torch.Tensor, w: torch.Tensor, padding: int, combine: Calla
     """A custom 2-d convolution (stride 1, groups 1) as people write it: ``F.unfold`` the input,
     broadcast it against the weight over the output channels (``(N, Cout, Cin * k * k, L)``),
     combine, reduce the window's dimension."""
-    n, (cout, cin, kh, kw) = x.shape[0], w.shape
+    n, (cout, _, kh, kw) = x.shape[0], w.shape
     patches = F.unfold(x, (kh, kw), padding=padding)  # (N, Cin * kh * kw, L)
     out = reduce(combine(patches.unsqueeze(1), w.reshape(1, cout, -1, 1)), 2)
     return out.view(n, cout, x.shape[2] + 2 * padding - kh + 1, x.shape[3] + 2 * padding - kw + 1)

@@ -9,7 +9,7 @@ matrix product over samples and groups, with no zeros inserted and nothing to sk
 ``F.fold`` crops symmetrically (its ``padding``) and takes the size after that crop as
 ``output_size``; it counts its blocks from that size, so the uncropped size may pass the full
 output by ``stride - 1`` zeros at most. That is PyTorch's ``output_padding`` at dilation 1: the
-window is split by :func:`~tconv.algorithms.native.torch_window` with that reach, and what is left
+window is split by :func:`~tconv.transposed.algorithms.native.torch_window` with that reach, and what is left
 (an asymmetric crop, zeros past the end) is applied afterwards. The bias is added last, to every
 sample of the window. ``F.fold`` is 2-d: 1-d problems run with a height-1 axis.
 """
