@@ -9,15 +9,22 @@ from __future__ import annotations
 import sys
 
 import torch
-from torch import nn
-
 from measure import optimize_and_measure
+from torch import nn
 
 
 def generator(latent: int = 100, width: int = 64) -> nn.Module:
-    layers: list[nn.Module] = [nn.ConvTranspose2d(latent, 8 * width, 4, 1, 0, bias=False), nn.BatchNorm2d(8 * width), nn.ReLU()]
+    layers: list[nn.Module] = [
+        nn.ConvTranspose2d(latent, 8 * width, 4, 1, 0, bias=False),
+        nn.BatchNorm2d(8 * width),
+        nn.ReLU(),
+    ]
     for cin, cout in ((8, 4), (4, 2), (2, 1)):
-        layers += [nn.ConvTranspose2d(cin * width, cout * width, 4, 2, 1, bias=False), nn.BatchNorm2d(cout * width), nn.ReLU()]
+        layers += [
+            nn.ConvTranspose2d(cin * width, cout * width, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(cout * width),
+            nn.ReLU(),
+        ]
     return nn.Sequential(*layers, nn.ConvTranspose2d(width, 3, 4, 2, 1, bias=False), nn.Tanh())
 
 

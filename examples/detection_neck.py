@@ -11,9 +11,8 @@ from __future__ import annotations
 import sys
 
 import torch
-from torch import nn
-
 from measure import optimize_and_measure
+from torch import nn
 
 
 class Neck(nn.Module):

@@ -16,12 +16,16 @@ def optimize_and_measure(model: torch.nn.Module, inputs: tuple, *, quick: bool =
     optimized, report = tconv.optimize(model, inputs, report=True)
     print(report)
     with torch.no_grad():
-        pairs = zip(torch.utils._pytree.tree_leaves(optimized(*inputs)), torch.utils._pytree.tree_leaves(model(*inputs)))
+        pairs = zip(
+            torch.utils._pytree.tree_leaves(optimized(*inputs)), torch.utils._pytree.tree_leaves(model(*inputs))
+        )
         difference = max((a - b).abs().max().item() for a, b in pairs)
         times: dict[str, list[float]] = {"original": [], "optimized": []}
         for _ in range(1 if quick else 3):
             for name, m in (("original", model), ("optimized", optimized)):
-                timer = benchmark.Timer("m(*inputs)", globals={"m": m, "inputs": inputs}, num_threads=torch.get_num_threads())
+                timer = benchmark.Timer(
+                    "m(*inputs)", globals={"m": m, "inputs": inputs}, num_threads=torch.get_num_threads()
+                )
                 times[name].append(timer.blocked_autorange(min_run_time=0.01 if quick else 0.5).median * 1e3)
     ms = {name: min(values) for name, values in times.items()}
     result = {**ms, "speedup": ms["original"] / ms["optimized"], "max_difference": difference}

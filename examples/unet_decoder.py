@@ -9,9 +9,8 @@ from __future__ import annotations
 import sys
 
 import torch
-from torch import nn
-
 from measure import optimize_and_measure
+from torch import nn
 
 
 class UpBlock(nn.Module):
@@ -30,7 +29,9 @@ class Decoder(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.blocks = nn.ModuleList([UpBlock(256, 128, "nearest"), UpBlock(128, 64, "bilinear"), UpBlock(64, 32, "nearest")])
+        self.blocks = nn.ModuleList(
+            [UpBlock(256, 128, "nearest"), UpBlock(128, 64, "bilinear"), UpBlock(64, 32, "nearest")]
+        )
         self.head = nn.Conv2d(32, 2, 1)
 
     def forward(self, x: torch.Tensor, s1: torch.Tensor, s2: torch.Tensor, s3: torch.Tensor) -> torch.Tensor:
@@ -42,7 +43,12 @@ class Decoder(nn.Module):
 def main(quick: bool = False) -> dict[str, float]:
     torch.manual_seed(0)
     n = 1 if quick else 4
-    inputs = (torch.randn(n, 256, 8, 8), torch.randn(n, 128, 16, 16), torch.randn(n, 64, 32, 32), torch.randn(n, 32, 64, 64))
+    inputs = (
+        torch.randn(n, 256, 8, 8),
+        torch.randn(n, 128, 16, 16),
+        torch.randn(n, 64, 32, 32),
+        torch.randn(n, 32, 64, 64),
+    )
     return optimize_and_measure(Decoder(), inputs, quick=quick)
 
 

@@ -130,7 +130,10 @@ def test_markdown_has_a_table_per_suite(capsys):
         (["--channels-last"], {"channels_last": True}),
         (["--dtype", "bfloat16"], {"dtype": "bfloat16", "amp": None}),
         (["--amp"], {"dtype": "float32", "amp": "bfloat16"}),
-        (["--amp", "--backward", "--channels-last", "--dtype", "float16"], {"amp": "float16", "pass": "forward+backward"}),
+        (
+            ["--amp", "--backward", "--channels-last", "--dtype", "float16"],
+            {"amp": "float16", "pass": "forward+backward"},
+        ),
     ],
 )
 def test_options_run_every_column(capsys, options, config):
@@ -198,7 +201,9 @@ class FakeRow:
 
 
 def test_a_suite_is_a_registry_entry(capsys, monkeypatch):
-    monkeypatch.setitem(bench.SUITES, "fake", bench.Suite("fake", "a suite added in a test", (FakeRow(),), baseline="base"))
+    monkeypatch.setitem(
+        bench.SUITES, "fake", bench.Suite("fake", "a suite added in a test", (FakeRow(),), baseline="base")
+    )
     code, out, _ = run(capsys, "--suite", "fake", "--backward")
     assert code == 1  # a column failed (a column that cannot run is not a failure)
     assert "fake row" in out and "n/a" in out and "boom" in out
@@ -208,7 +213,6 @@ def test_a_suite_is_a_registry_entry(capsys, monkeypatch):
         ("tconv", False, "n/a: cannot"),
         ("broken", False, "RuntimeError: boom"),
     ]
-
 
 
 RESAMPLE_ROWS = bench.SUITES["resample"].rows
@@ -256,7 +260,9 @@ def test_custom_rows_compute_what_the_recipe_computes():
         expected = methods["recipe"]()
         for name in ("tconv", "torch_conv"):
             if name in methods:
-                torch.testing.assert_close(methods[name](), expected, rtol=1e-4, atol=1e-4, msg=lambda m: f"{row.name}, {name}: {m}")
+                torch.testing.assert_close(
+                    methods[name](), expected, rtol=1e-4, atol=1e-4, msg=lambda m: f"{row.name}, {name}: {m}"
+                )
 
 
 @pytest.mark.parametrize("algorithm", ["conv", "chunked"])
@@ -311,4 +317,6 @@ def test_bad_algorithm_lists_both_families(capsys):
     with pytest.raises(SystemExit) as exit:
         main(["bench", "--algorithm", "nope"])
     err = capsys.readouterr().err
-    assert exit.value.code == 2 and all(repr(name) in err for name in (*algorithms.ALGORITHMS, *fused.ALGORITHMS, *custom.ALGORITHMS))
+    assert exit.value.code == 2 and all(
+        repr(name) in err for name in (*algorithms.ALGORITHMS, *fused.ALGORITHMS, *custom.ALGORITHMS)
+    )

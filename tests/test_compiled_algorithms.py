@@ -14,8 +14,8 @@ import torch
 import tconv
 import tconv.core.compiling
 from tconv import algorithms
-from tconv.kernels.packing import pack, unpack
 from tconv.core.testing import TOLERANCE
+from tconv.kernels.packing import pack, unpack
 from tconv.transposed.testing import Case, compare_with_reference, random_cases, supports
 
 NAMES = [name for name, algorithm in algorithms.ALGORITHMS.items() if algorithm.compiles]
@@ -88,14 +88,21 @@ def test_gradcheck(name, compiling):
 
     def run(*tensors):
         bias = tensors[2] if b is not None else None
-        return tconv.transposed.functional.conv_transpose(case.ndim, tensors[0], tensors[1], bias, **case.kwargs, algorithm=name)
+        return tconv.transposed.functional.conv_transpose(
+            case.ndim, tensors[0], tensors[1], bias, **case.kwargs, algorithm=name
+        )
 
     assert torch.autograd.gradcheck(run, inputs)
 
 
 @pytest.mark.parametrize(
     "x_shape, w_shape, groups, stride",
-    [((2, 6, 5, 4), (6, 1, 2, 2), 6, 2), ((2, 4, 3, 5), (4, 3, 2, 2), 1, 2), ((1, 4, 2, 3, 4), (4, 2, 2, 2, 2), 2, 2), ((3, 4, 7), (4, 2, 2), 2, 2)],
+    [
+        ((2, 6, 5, 4), (6, 1, 2, 2), 6, 2),
+        ((2, 4, 3, 5), (4, 3, 2, 2), 1, 2),
+        ((1, 4, 2, 3, 4), (4, 2, 2, 2, 2), 2, 2),
+        ((3, 4, 7), (4, 2, 2), 2, 2),
+    ],
 )
 def test_upsampler_shapes_with_bias(x_shape, w_shape, groups, stride, compiling):
     """k = s, the shapes nonoverlap_compiled is for: depthwise, dense, grouped, 1-3 d, with bias."""
@@ -139,7 +146,10 @@ def test_subpixel_compiled_reasons(compiling):
     x, w = torch.randn(1, 4, 5, 6), torch.randn(4, 2, 4, 4)
     assert not reasons(x, w, stride=2, padding=1)
     assert any("channels-last" in r for r in reasons(x.to(memory_format=torch.channels_last), w, stride=2, padding=1))
-    assert any("output length 9 on spatial axis 0 is not a multiple of its stride 2" in r for r in reasons(x, w[..., :3, :3], stride=2, padding=1))
+    assert any(
+        "output length 9 on spatial axis 0 is not a multiple of its stride 2" in r
+        for r in reasons(x, w[..., :3, :3], stride=2, padding=1)
+    )
     assert any("innermost stride 3" in r for r in reasons(x, w, stride=3))
     tconv.set_compile(False)
     assert any("set_compile" in r for r in reasons(x, w, stride=2, padding=1))
@@ -154,15 +164,23 @@ def test_nonoverlap_compiled_reasons(compiling):
         return _reasons(NONOVERLAP, x, w, **kwargs)
 
     w = torch.randn(4, 1, 4, 4)
-    assert any("innermost stride 4" in r and "float32" in r for r in reasons(torch.randn(1, 4, 3, 3), w, stride=4, groups=4))
+    assert any(
+        "innermost stride 4" in r and "float32" in r for r in reasons(torch.randn(1, 4, 3, 3), w, stride=4, groups=4)
+    )
     assert not reasons(torch.randn(1, 4, 3, 3, dtype=torch.bfloat16), w.bfloat16(), stride=4, groups=4)
-    assert any("dtype torch.complex64" in r for r in reasons(torch.randn(1, 4, 3, 3, dtype=torch.complex64), w.to(torch.complex64), stride=4, groups=4))
+    assert any(
+        "dtype torch.complex64" in r
+        for r in reasons(torch.randn(1, 4, 3, 3, dtype=torch.complex64), w.to(torch.complex64), stride=4, groups=4)
+    )
     cl = torch.randn(1, 4, 3, 3).to(memory_format=torch.channels_last)
     assert any("channels-last" in r for r in reasons(cl, torch.randn(4, 1, 2, 2), stride=2, groups=4))
     assert any("overlap" in r for r in reasons(torch.randn(1, 4, 3, 3), torch.randn(4, 1, 3, 3), stride=2, groups=4))
 
 
-@pytest.mark.parametrize("dtype, count", [(torch.float32, 2), (torch.float16, 2), (torch.float16, 4), (torch.bfloat16, 4), (torch.float64, 1)])
+@pytest.mark.parametrize(
+    "dtype, count",
+    [(torch.float32, 2), (torch.float16, 2), (torch.float16, 4), (torch.bfloat16, 4), (torch.float64, 1)],
+)
 def test_pack_and_unpack_keep_every_bit(dtype, count):
     special = torch.tensor([0.0, -0.0, math.inf, -math.inf, math.nan, 1.0, -2.5, 3e-5], dtype=dtype)
     planes = [torch.roll(special, b) for b in range(count)]
@@ -182,7 +200,9 @@ def test_compiling_under_warnings_as_errors_and_inference_mode(compiling):
         with torch.inference_mode():
             tconv.conv_transpose2d(x, w.detach(), stride=2, groups=3, algorithm=NONOVERLAP)
         tconv.conv_transpose2d(x, w, stride=2, groups=3, algorithm=NONOVERLAP).sum().backward()
-    torch.testing.assert_close(w.grad, torch.autograd.grad(torch.nn.functional.conv_transpose2d(x, w, stride=2, groups=3).sum(), w)[0])
+    torch.testing.assert_close(
+        w.grad, torch.autograd.grad(torch.nn.functional.conv_transpose2d(x, w, stride=2, groups=3).sum(), w)[0]
+    )
 
 
 def test_compiling_that_fails_runs_eagerly_and_is_declined(monkeypatch, compiling):
@@ -196,7 +216,9 @@ def test_compiling_that_fails_runs_eagerly_and_is_declined(monkeypatch, compilin
         out = tconv.conv_transpose2d(x, w, stride=2, groups=4, algorithm=NONOVERLAP)
     torch.testing.assert_close(out, tconv.conv_transpose2d(x, w, stride=2, groups=4, algorithm="reference"))
     choice = tconv.explain(x, w, stride=2, groups=4)
-    assert choice.algorithm.name != NONOVERLAP and any("no compiler here" in reason for reason in choice.reasons[NONOVERLAP])
+    assert choice.algorithm.name != NONOVERLAP and any(
+        "no compiler here" in reason for reason in choice.reasons[NONOVERLAP]
+    )
 
 
 def test_threads_compiling_at_once(compiling):
@@ -224,10 +246,21 @@ def test_threads_compiling_at_once(compiling):
 @pytest.mark.parametrize(
     "call, expected",
     [
-        (lambda: tconv.conv_transpose2d(torch.randn(0, 4, 6, 6), torch.randn(4, 1, 2, 2), stride=2, groups=4), (0, 4, 12, 12)),
-        (lambda: tconv.conv_transpose2d(torch.randn(0, 2, 64, 64), torch.randn(2, 3, 4, 4), stride=2, padding=1), (0, 3, 128, 128)),
+        (
+            lambda: tconv.conv_transpose2d(torch.randn(0, 4, 6, 6), torch.randn(4, 1, 2, 2), stride=2, groups=4),
+            (0, 4, 12, 12),
+        ),
+        (
+            lambda: tconv.conv_transpose2d(torch.randn(0, 2, 64, 64), torch.randn(2, 3, 4, 4), stride=2, padding=1),
+            (0, 3, 128, 128),
+        ),
         (lambda: tconv.upsample_conv2d(torch.randn(0, 2, 32, 32), torch.randn(3, 2, 3, 3), padding=1), (0, 3, 64, 64)),
-        (lambda: tconv.custom_conv2d(torch.randn(0, 2, 5, 5), torch.randn(3, 2, 3, 3), padding=1, combine="abs_diff"), (0, 3, 5, 5)),
+        (
+            lambda: tconv.custom_conv2d(
+                torch.randn(0, 2, 5, 5), torch.randn(3, 2, 3, 3), padding=1, combine="abs_diff"
+            ),
+            (0, 3, 5, 5),
+        ),
     ],
     ids=["nonoverlap", "subpixel", "upsample_conv", "custom"],
 )
@@ -235,4 +268,6 @@ def test_an_empty_batch_is_declined_by_the_compiled_algorithms(call, expected, c
     """No kernel to compile: ``auto`` takes another algorithm (the compiled ones crashed on it)."""
     assert call().shape == expected
     with pytest.raises(tconv.NoAlgorithmError, match="an empty batch"):
-        tconv.conv_transpose2d(torch.randn(0, 2, 64, 64), torch.randn(2, 3, 4, 4), stride=2, padding=1, algorithm="subpixel_compiled")
+        tconv.conv_transpose2d(
+            torch.randn(0, 2, 64, 64), torch.randn(2, 3, 4, 4), stride=2, padding=1, algorithm="subpixel_compiled"
+        )

@@ -24,11 +24,11 @@ import torch.nn.functional as F
 import tconv
 import tconv.core.compiling
 from tconv import bench
+from tconv.core.plan import PADDING_MODES
+from tconv.core.testing import TOLERANCE
 from tconv.custom import testing
 from tconv.custom.plan import COMBINES, REDUCES, plan_custom_conv
 from tconv.custom.testing import Case, compare_with_reference, random_cases, unable
-from tconv.core.plan import PADDING_MODES
-from tconv.core.testing import TOLERANCE
 
 CUSTOM = {1: tconv.custom_conv1d, 2: tconv.custom_conv2d, 3: tconv.custom_conv3d}
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -68,7 +68,11 @@ def test_random_config_float32(cfg):
 def test_random_configs_cover_the_space():
     seen = lambda f: {f(cfg) for cfg in CONFIGS}  # noqa: E731
     name = lambda v: v.__name__ if callable(v) else v  # noqa: E731
-    assert seen(lambda c: name(c.kwargs["combine"])) >= {*COMBINES, None, *(f.__name__ for f in testing.COMBINE_CALLABLES)}
+    assert seen(lambda c: name(c.kwargs["combine"])) >= {
+        *COMBINES,
+        None,
+        *(f.__name__ for f in testing.COMBINE_CALLABLES),
+    }
     assert seen(lambda c: name(c.kwargs["reduce"])) >= {*REDUCES, *(f.__name__ for f in testing.REDUCE_CALLABLES)}
     assert seen(lambda c: c.kwargs["padding_mode"]) == set(PADDING_MODES)
     assert seen(lambda c: c.ndim) == {1, 2, 3}
@@ -124,7 +128,9 @@ def test_reference_is_the_unfold_recipe(combine, reduce):
         x, w, b = cfg.tensors(seed=rng.randint(0, 99), requires_grad=True)
         ours = getattr(testing, combine, combine), getattr(testing, reduce, reduce)
         for algorithm in ("reference", "auto"):
-            out = tconv.custom_conv2d(x, w, b, stride, padding, dilation, groups, combine=ours[0], reduce=ours[1], algorithm=algorithm)
+            out = tconv.custom_conv2d(
+                x, w, b, stride, padding, dilation, groups, combine=ours[0], reduce=ours[1], algorithm=algorithm
+            )
             expected = unfold_by_hand(x, w, b, stride, padding, dilation, groups, combine, reduce)
             torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
             g = torch.randn_like(out)
@@ -154,7 +160,10 @@ def test_mul_sum_is_torch_conv_bit_for_bit(ndim, arguments, dtype):
     expected, actual = conv(x), ours(x)
     assert torch.equal(actual, expected)
     g = torch.randn_like(expected)
-    for a, e in zip(torch.autograd.grad(actual, (x, *ours.parameters()), g), torch.autograd.grad(expected, (x, *conv.parameters()), g)):
+    for a, e in zip(
+        torch.autograd.grad(actual, (x, *ours.parameters()), g),
+        torch.autograd.grad(expected, (x, *conv.parameters()), g),
+    ):
         assert torch.equal(a, e)
 
 
@@ -162,7 +171,11 @@ def test_mul_sum_fast_path_refuses_what_the_planned_path_refuses():
     """``mul``/``sum`` with plain arguments calls ``F.convNd`` without planning; whatever PyTorch
     would accept but tconv refuses (bools, one int for two axes, complex) still gets tconv's error."""
     x, w = torch.randn(1, 4, 6, 6), torch.randn(2, 4, 3, 3)
-    for arguments, error in [(dict(groups=True), TypeError), (dict(padding=(1,)), ValueError), (dict(stride=0), ValueError)]:
+    for arguments, error in [
+        (dict(groups=True), TypeError),
+        (dict(padding=(1,)), ValueError),
+        (dict(stride=0), ValueError),
+    ]:
         with pytest.raises(error):
             tconv.custom_conv2d(x, w, **arguments)
     with pytest.raises(TypeError, match="floating-point"):
@@ -195,10 +208,34 @@ def test_auto_compiles_when_compiling_is_on(compiling):
 
 COMPILED_CASES = [
     Case(2, (2, 4, 7, 6), (6, 4, 3, 3), True, dict(padding=1, combine="abs_diff")),
-    Case(2, (1, 4, 6, 7), (4, 2, 2, 3), False, dict(stride=2, groups=2, padding="valid", combine="add", reduce="max", padding_mode="reflect")),
-    Case(1, (2, 3, 11), (6, 1, 4), True, dict(dilation=2, padding="same", groups=3, combine="sq_diff", reduce="logsumexp", padding_mode="circular")),
-    Case(3, (1, 2, 4, 5, 4), (2, 2, 2, 2, 3), True, dict(padding=1, combine="sub", reduce="min", padding_mode="replicate")),
-    Case(2, (2, 3, 6, 6), (4, 3, 3, 3), True, dict(padding=1, combine=testing.tanh_product, reduce=testing.soft_maximum, max_memory=2**12)),
+    Case(
+        2,
+        (1, 4, 6, 7),
+        (4, 2, 2, 3),
+        False,
+        dict(stride=2, groups=2, padding="valid", combine="add", reduce="max", padding_mode="reflect"),
+    ),
+    Case(
+        1,
+        (2, 3, 11),
+        (6, 1, 4),
+        True,
+        dict(dilation=2, padding="same", groups=3, combine="sq_diff", reduce="logsumexp", padding_mode="circular"),
+    ),
+    Case(
+        3,
+        (1, 2, 4, 5, 4),
+        (2, 2, 2, 2, 3),
+        True,
+        dict(padding=1, combine="sub", reduce="min", padding_mode="replicate"),
+    ),
+    Case(
+        2,
+        (2, 3, 6, 6),
+        (4, 3, 3, 3),
+        True,
+        dict(padding=1, combine=testing.tanh_product, reduce=testing.soft_maximum, max_memory=2**12),
+    ),
 ]
 
 
@@ -281,7 +318,9 @@ def test_max_without_ties_has_the_gradient_of_the_winner():
 
 @pytest.mark.parametrize("max_memory", [2**10, 2**12, 2**14, 2**16, 2**30])
 def test_chunks_tile_the_output_once_within_the_budget(max_memory):
-    plan = plan_custom_conv((3, 4, 9, 7), (6, 2, 3, 2), groups=2, padding=1, combine="abs_diff", max_memory=max_memory, dtype=torch.float32)
+    plan = plan_custom_conv(
+        (3, 4, 9, 7), (6, 2, 3, 2), groups=2, padding=1, combine="abs_diff", max_memory=max_memory, dtype=torch.float32
+    )
     chunks = plan.chunks(4)
     covered = torch.zeros(plan.output_shape[0], *plan.output_size, plan.out_channels // plan.groups, dtype=torch.int32)
     for c in chunks:
@@ -314,7 +353,9 @@ def _forward_backward_peak(combine, reduce, algorithm):
     x, w = torch.randn(X_SHAPE, requires_grad=True), torch.randn(W_SHAPE, requires_grad=True)
 
     def call():
-        out = tconv.custom_conv2d(x, w, padding=1, combine=combine, reduce=reduce, max_memory=BUDGET, algorithm=algorithm)
+        out = tconv.custom_conv2d(
+            x, w, padding=1, combine=combine, reduce=reduce, max_memory=BUDGET, algorithm=algorithm
+        )
         torch.autograd.grad(out, (x, w), torch.ones_like(out))
 
     call()  # compiles, where it does
@@ -376,7 +417,9 @@ def test_unbatched_input(ndim):
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-@pytest.mark.parametrize("combine, reduce", [("abs_diff", "sum"), ("sub", "mean"), ("mul", "sum"), ("sq_diff", "logsumexp")])
+@pytest.mark.parametrize(
+    "combine, reduce", [("abs_diff", "sum"), ("sub", "mean"), ("mul", "sum"), ("sq_diff", "logsumexp")]
+)
 def test_half_precision(dtype, combine, reduce):
     """(``max``/``min`` are left out: rounding changes which pair wins, and so the gradients.)"""
     cfg = Case(2, (2, 4, 6, 5), (4, 4, 3, 3), True, dict(padding=1, combine=combine, reduce=reduce))
@@ -389,7 +432,10 @@ def test_half_precision(dtype, combine, reduce):
 def test_callable_combine_gets_autograd():
     x = torch.randn(1, 2, 5, 5, dtype=torch.float64, requires_grad=True)
     w = torch.randn(3, 2, 2, 2, dtype=torch.float64, requires_grad=True)
-    f = lambda x, w: tconv.custom_conv2d(x, w, combine=testing.tanh_product, reduce=testing.soft_maximum, max_memory=2**9)  # noqa: E731
+
+    def f(x, w):
+        return tconv.custom_conv2d(x, w, combine=testing.tanh_product, reduce=testing.soft_maximum, max_memory=2**9)
+
     assert torch.autograd.gradcheck(f, (x, w))
 
 

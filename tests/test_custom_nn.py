@@ -43,7 +43,17 @@ MODULE_CASES = [
     (1, dict(kernel_size=3, padding=1, combine="abs_diff")),
     (1, dict(kernel_size=4, padding="same", padding_mode="reflect", combine=testing.maximum, reduce="sum", bias=False)),
     (2, dict(kernel_size=3, stride=2, padding=1, groups=2, combine="add", reduce="max")),
-    (2, dict(kernel_size=(3, 2), padding="valid", dilation=(2, 1), combine="sq_diff", reduce="logsumexp", max_memory=2**12)),
+    (
+        2,
+        dict(
+            kernel_size=(3, 2),
+            padding="valid",
+            dilation=(2, 1),
+            combine="sq_diff",
+            reduce="logsumexp",
+            max_memory=2**12,
+        ),
+    ),
     (2, dict(kernel_size=3, padding="same", padding_mode="circular", combine="sub", reduce=testing.soft_maximum)),
     (3, dict(kernel_size=2, padding=1, padding_mode="replicate", combine="sub", reduce="min")),
 ]
@@ -87,7 +97,11 @@ def test_bad_arguments_are_refused_at_construction(arguments, error, name):
 
 def test_deepcopy_and_train_step():
     torch.manual_seed(0)
-    model = nn.Sequential(tconv.nn.CustomConv2d(3, 8, 3, padding=1, combine="abs_diff"), nn.ReLU(), tconv.nn.CustomConv2d(8, 4, 3, padding=1, reduce="max", combine="add"))
+    model = nn.Sequential(
+        tconv.nn.CustomConv2d(3, 8, 3, padding=1, combine="abs_diff"),
+        nn.ReLU(),
+        tconv.nn.CustomConv2d(8, 4, 3, padding=1, reduce="max", combine="add"),
+    )
     twin = copy.deepcopy(model)
     x = torch.randn(2, 3, 8, 8)
     assert torch.equal(model(x), twin(x))

@@ -31,7 +31,11 @@ def autotuning(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("plan", [PLAN, DEPTHWISE])
 def test_auto_takes_the_first_capable_algorithm_in_the_order_of_preference(plan):
-    capable = [name for name in heuristics.preference(plan) if not algorithms.ALGORITHMS[name].why_not(plan) and algorithms.ALGORITHMS[name].auto]
+    capable = [
+        name
+        for name in heuristics.preference(plan)
+        if not algorithms.ALGORITHMS[name].why_not(plan) and algorithms.ALGORITHMS[name].auto
+    ]
     assert algorithms.select(plan).name == capable[0] != "reference"
 
 
@@ -43,7 +47,10 @@ def test_every_algorithm_is_declared_and_ordered():
 
 
 def test_forcing_an_incapable_algorithm_lists_its_reasons():
-    with pytest.raises(tconv.NoAlgorithmError, match=r"algorithm: 'nonoverlap' cannot run this problem: kernel blocks overlap on spatial axis 0"):
+    with pytest.raises(
+        tconv.NoAlgorithmError,
+        match=r"algorithm: 'nonoverlap' cannot run this problem: kernel blocks overlap on spatial axis 0",
+    ):
         algorithms.select(PLAN, "nonoverlap")
     x, w = torch.randn(1, 2, 5, 5), torch.randn(2, 3, 3, 3)
     with pytest.raises(ValueError, match="'nonoverlap' cannot run"):
@@ -52,7 +59,10 @@ def test_forcing_an_incapable_algorithm_lists_its_reasons():
 
 def test_no_capable_algorithm_lists_every_algorithm():
     plan = dataclasses.replace(PLAN, device_type="xla")
-    with pytest.raises(ValueError, match=r"no algorithm can run this problem \(native: device type 'xla'.*; reference: device type 'xla'"):
+    with pytest.raises(
+        ValueError,
+        match=r"no algorithm can run this problem \(native: device type 'xla'.*; reference: device type 'xla'",
+    ):
         algorithms.select(plan)
 
 
@@ -81,14 +91,20 @@ def test_autotune_times_once_then_uses_the_cache(autotuning):
     assert list(data["winners"].values()) == [first.algorithm.name]
     autotune.clear_memory()  # a new process: the winner comes back from disk
     assert tconv.explain(x, w, stride=2, groups=4).how == "autotune cache"
-    torch.testing.assert_close(tconv.conv_transpose2d(x, w, stride=2, groups=4), tconv.conv_transpose2d(x, w, stride=2, groups=4, algorithm="reference"))
+    torch.testing.assert_close(
+        tconv.conv_transpose2d(x, w, stride=2, groups=4),
+        tconv.conv_transpose2d(x, w, stride=2, groups=4, algorithm="reference"),
+    )
 
 
 def test_corrupt_and_foreign_cache_files_are_ignored_with_a_warning(autotuning):
     x, w = torch.randn(1, 2, 4, 4), torch.randn(2, 2, 2, 2)
     tconv.conv_transpose2d(x, w, stride=2)
     (path,) = autotuning.glob("autotune-*.json")
-    for content in ("{not json", json.dumps({"format": 1, "device": "another", "torch": torch.__version__, "winners": {}})):
+    for content in (
+        "{not json",
+        json.dumps({"format": 1, "device": "another", "torch": torch.__version__, "winners": {}}),
+    ):
         path.write_text(content)
         autotune.clear_memory()
         with pytest.warns(RuntimeWarning, match="ignoring the"):
@@ -104,7 +120,9 @@ def test_autotune_is_thread_safe(autotuning):
     def work(shape):
         try:
             x = torch.randn(shape)
-            torch.testing.assert_close(tconv.conv_transpose2d(x, w, stride=2), tconv.conv_transpose2d(x, w, stride=2, algorithm="reference"))
+            torch.testing.assert_close(
+                tconv.conv_transpose2d(x, w, stride=2), tconv.conv_transpose2d(x, w, stride=2, algorithm="reference")
+            )
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 

@@ -6,9 +6,9 @@ import torch.nn.functional as F
 
 import tconv
 from tconv import algorithms
-from tconv.transposed.algorithms.native import torch_window
 from tconv.core.geometry import AxisWindow
 from tconv.core.testing import TOLERANCE
+from tconv.transposed.algorithms.native import torch_window
 from tconv.transposed.testing import Case, compare_with_reference, random_cases, supports
 
 # the compiled algorithms compile per problem (seconds): tests/test_nonoverlap_compiled.py
@@ -17,7 +17,9 @@ CASES = random_cases(seed=2026, count=60)
 
 
 # every (algorithm, problem) pair the algorithm declares it supports
-PAIRS = [(name, index) for name in ALGORITHM_NAMES for index, case in enumerate(CASES) if supports(name, case, torch.float64)]
+PAIRS = [
+    (name, index) for name in ALGORITHM_NAMES for index, case in enumerate(CASES) if supports(name, case, torch.float64)
+]
 
 
 def test_every_algorithm_is_exercised():
@@ -69,7 +71,9 @@ def test_gradcheck(name, index):
 
     def run(*tensors):
         bias = tensors[2] if b is not None else None
-        return tconv.transposed.functional.conv_transpose(case.ndim, tensors[0], tensors[1], bias, **case.kwargs, algorithm=name)
+        return tconv.transposed.functional.conv_transpose(
+            case.ndim, tensors[0], tensors[1], bias, **case.kwargs, algorithm=name
+        )
 
     assert torch.autograd.gradcheck(run, inputs)
 
@@ -81,7 +85,9 @@ def test_channels_last_output_layout(ndim):
     w = torch.randn(4, 3, *(3,) * ndim)
     for padding in (1, "same", "valid", ((0, 2),) * ndim):
         expected = tconv.transposed.functional.conv_transpose(ndim, x, w, stride=2, padding=padding)
-        out = tconv.transposed.functional.conv_transpose(ndim, x.contiguous(memory_format=memory_format), w, stride=2, padding=padding)
+        out = tconv.transposed.functional.conv_transpose(
+            ndim, x.contiguous(memory_format=memory_format), w, stride=2, padding=padding
+        )
         assert out.is_contiguous(memory_format=memory_format)
         torch.testing.assert_close(out, expected)
 
@@ -127,7 +133,12 @@ WINDOWS_PAST_THE_FULL_OUTPUT = [
 
 @pytest.mark.parametrize(
     "name, case",
-    [(name, case) for name in ALGORITHM_NAMES for case in WINDOWS_PAST_THE_FULL_OUTPUT if supports(name, case, torch.float64)],
+    [
+        (name, case)
+        for name in ALGORITHM_NAMES
+        for case in WINDOWS_PAST_THE_FULL_OUTPUT
+        if supports(name, case, torch.float64)
+    ],
     ids=str,
 )
 def test_window_past_the_full_output(name, case):

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 import tconv
-from tconv.fused.testing import PADDING_MODES, TORCH_REFUSES, Case, naive, each_axis, random_case, torch_accepts
+from tconv.fused.testing import PADDING_MODES, TORCH_REFUSES, Case, each_axis, naive, random_case, torch_accepts
 
 # torch's own note on padding="same" with even kernels, raised by the naive composition
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
@@ -115,8 +115,16 @@ def test_random_configs_cover_the_space():
         mine = [cfg for cfg in accepted if cfg.op == op]
         seen = lambda f: {f(cfg) for cfg in mine}  # noqa: E731
         assert seen(lambda c: c.kwargs["padding_mode"]) == set(PADDING_MODES)
-        assert seen(lambda c: type(c.kwargs["padding"]).__name__ if not isinstance(c.kwargs["padding"], str) else c.kwargs["padding"]) == {"int", "tuple", "same", "valid"}
-        assert seen(lambda c: "dw" if c.kwargs["groups"] == c.input_shape[1] > 1 else c.kwargs["groups"]) >= {1, 2, "dw"}
+        assert seen(
+            lambda c: (
+                type(c.kwargs["padding"]).__name__ if not isinstance(c.kwargs["padding"], str) else c.kwargs["padding"]
+            )
+        ) == {"int", "tuple", "same", "valid"}
+        assert seen(lambda c: "dw" if c.kwargs["groups"] == c.input_shape[1] > 1 else c.kwargs["groups"]) >= {
+            1,
+            2,
+            "dw",
+        }
         assert seen(lambda c: c.bias) == {True, False}
         assert {1, 2} <= seen(lambda c: min(c.input_shape[2:])) and seen(lambda c: max(c.input_shape[2:]) % 2) == {0, 1}
         assert seen(lambda c: max(each_axis(c.kwargs["dilation"], c.ndim))) >= {1, 2, 3}
@@ -136,22 +144,120 @@ def test_random_configs_cover_the_space():
 
 HAND_PICKED = [
     # size-1 and size-2 inputs with every mode, reflect needs upsampled size > pad
-    Case("upsample_conv", 1, (1, 1, 1), (1, 1, 3), True, dict(scale_factor=2, mode="linear", padding=1, padding_mode="reflect")),
-    Case("upsample_conv", 1, (2, 2, 2), (2, 1, 4), False, dict(scale_factor=3, mode="nearest-exact", padding="same", groups=2, padding_mode="circular")),
-    Case("upsample_conv", 2, (1, 3, 2, 1), (6, 1, 3, 2), True, dict(scale_factor=(1, 4), mode="bilinear", padding=(2, 1), dilation=(1, 2), groups=3, padding_mode="replicate")),
-    Case("upsample_conv", 2, (2, 2, 5, 4), (3, 2, 4, 4), True, dict(scale_factor=2, mode="bilinear", align_corners=False, padding="same", dilation=3, padding_mode="reflect")),
-    Case("upsample_conv", 2, (1, 2, 3, 3), (2, 2, 2, 3), False, dict(scale_factor=(3, 2), mode="nearest", padding="valid", padding_mode="zeros")),
-    Case("upsample_conv", 3, (1, 2, 2, 1, 3), (2, 1, 2, 3, 1), True, dict(scale_factor=(2, 3, 1), mode="trilinear", padding=1, groups=2, padding_mode="circular")),
-    Case("upsample_conv", 3, (1, 1, 3, 2, 2), (1, 1, 3, 3, 3), False, dict(scale_factor=2, mode="nearest", padding="same", dilation=(1, 2, 1), padding_mode="reflect")),
+    Case(
+        "upsample_conv",
+        1,
+        (1, 1, 1),
+        (1, 1, 3),
+        True,
+        dict(scale_factor=2, mode="linear", padding=1, padding_mode="reflect"),
+    ),
+    Case(
+        "upsample_conv",
+        1,
+        (2, 2, 2),
+        (2, 1, 4),
+        False,
+        dict(scale_factor=3, mode="nearest-exact", padding="same", groups=2, padding_mode="circular"),
+    ),
+    Case(
+        "upsample_conv",
+        2,
+        (1, 3, 2, 1),
+        (6, 1, 3, 2),
+        True,
+        dict(scale_factor=(1, 4), mode="bilinear", padding=(2, 1), dilation=(1, 2), groups=3, padding_mode="replicate"),
+    ),
+    Case(
+        "upsample_conv",
+        2,
+        (2, 2, 5, 4),
+        (3, 2, 4, 4),
+        True,
+        dict(scale_factor=2, mode="bilinear", align_corners=False, padding="same", dilation=3, padding_mode="reflect"),
+    ),
+    Case(
+        "upsample_conv",
+        2,
+        (1, 2, 3, 3),
+        (2, 2, 2, 3),
+        False,
+        dict(scale_factor=(3, 2), mode="nearest", padding="valid", padding_mode="zeros"),
+    ),
+    Case(
+        "upsample_conv",
+        3,
+        (1, 2, 2, 1, 3),
+        (2, 1, 2, 3, 1),
+        True,
+        dict(scale_factor=(2, 3, 1), mode="trilinear", padding=1, groups=2, padding_mode="circular"),
+    ),
+    Case(
+        "upsample_conv",
+        3,
+        (1, 1, 3, 2, 2),
+        (1, 1, 3, 3, 3),
+        False,
+        dict(scale_factor=2, mode="nearest", padding="same", dilation=(1, 2, 1), padding_mode="reflect"),
+    ),
     # scale 1 (the identity upsample) and an integral float scale
-    Case("upsample_conv", 2, (1, 2, 4, 5), (2, 2, 3, 3), True, dict(scale_factor=1, mode="bilinear", padding=1, padding_mode="reflect")),
-    Case("upsample_conv", 1, (1, 2, 5), (3, 2, 2), True, dict(scale_factor=2.0, mode="linear", align_corners=False, padding=3)),
+    Case(
+        "upsample_conv",
+        2,
+        (1, 2, 4, 5),
+        (2, 2, 3, 3),
+        True,
+        dict(scale_factor=1, mode="bilinear", padding=1, padding_mode="reflect"),
+    ),
+    Case(
+        "upsample_conv",
+        1,
+        (1, 2, 5),
+        (3, 2, 2),
+        True,
+        dict(scale_factor=2.0, mode="linear", align_corners=False, padding=3),
+    ),
     # conv_pool: the pool cuts off a ragged end; stride and pool differ per axis
-    Case("conv_pool", 1, (2, 2, 11), (2, 1, 3), True, dict(stride=2, pool_size=3, padding=1, groups=2, padding_mode="reflect")),
-    Case("conv_pool", 2, (1, 3, 9, 7), (3, 1, 2, 3), True, dict(stride=(1, 2), pool_size=(3, 2), padding="valid", dilation=(2, 1), groups=3, padding_mode="circular")),
-    Case("conv_pool", 2, (1, 2, 8, 8), (4, 2, 4, 4), False, dict(stride=1, pool_size=2, padding="same", dilation=2, padding_mode="replicate")),
-    Case("conv_pool", 2, (2, 1, 5, 6), (2, 1, 3, 3), True, dict(stride=3, pool_size=1, padding=(3, 0), padding_mode="zeros")),
-    Case("conv_pool", 3, (1, 2, 6, 5, 4), (2, 2, 3, 2, 1), True, dict(stride=(2, 1, 1), pool_size=(1, 2, 3), padding=1, padding_mode="reflect")),
+    Case(
+        "conv_pool",
+        1,
+        (2, 2, 11),
+        (2, 1, 3),
+        True,
+        dict(stride=2, pool_size=3, padding=1, groups=2, padding_mode="reflect"),
+    ),
+    Case(
+        "conv_pool",
+        2,
+        (1, 3, 9, 7),
+        (3, 1, 2, 3),
+        True,
+        dict(stride=(1, 2), pool_size=(3, 2), padding="valid", dilation=(2, 1), groups=3, padding_mode="circular"),
+    ),
+    Case(
+        "conv_pool",
+        2,
+        (1, 2, 8, 8),
+        (4, 2, 4, 4),
+        False,
+        dict(stride=1, pool_size=2, padding="same", dilation=2, padding_mode="replicate"),
+    ),
+    Case(
+        "conv_pool",
+        2,
+        (2, 1, 5, 6),
+        (2, 1, 3, 3),
+        True,
+        dict(stride=3, pool_size=1, padding=(3, 0), padding_mode="zeros"),
+    ),
+    Case(
+        "conv_pool",
+        3,
+        (1, 2, 6, 5, 4),
+        (2, 2, 3, 2, 1),
+        True,
+        dict(stride=(2, 1, 1), pool_size=(1, 2, 3), padding=1, padding_mode="reflect"),
+    ),
 ]
 
 
@@ -252,7 +358,11 @@ def test_channels_last_input(op, ndim, algorithm):
         expected = naive(op, x, w, b, **cfg.kwargs)
         torch.testing.assert_close(out, expected, **F64, msg=_msg(cfg, algorithm, "channels_last forward"))
         (grad,) = torch.autograd.grad(out, x_cl, torch.ones_like(out))
-        torch.testing.assert_close(grad, torch.autograd.grad(naive(op, x.requires_grad_(), w, b, **cfg.kwargs), x, torch.ones_like(out))[0], **F64)
+        torch.testing.assert_close(
+            grad,
+            torch.autograd.grad(naive(op, x.requires_grad_(), w, b, **cfg.kwargs), x, torch.ones_like(out))[0],
+            **F64,
+        )
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -282,13 +392,36 @@ def test_non_contiguous_tensors(op, algorithm):
         if _declared_unable(op, algorithm, x_view, w_view, b, cfg.kwargs):
             continue
         out = fused(op, 2)(x_view, w_view, b, **cfg.kwargs, algorithm=algorithm)
-        torch.testing.assert_close(out, naive(op, x, w, b, **cfg.kwargs), **F64, msg=_msg(cfg, algorithm, "non-contiguous forward"))
+        torch.testing.assert_close(
+            out, naive(op, x, w, b, **cfg.kwargs), **F64, msg=_msg(cfg, algorithm, "non-contiguous forward")
+        )
 
 
 GRADCHECK = [
-    Case("upsample_conv", 2, (1, 2, 2, 3), (2, 1, 3, 2), True, dict(scale_factor=(2, 3), mode="bilinear", padding=1, groups=2, padding_mode="reflect")),
-    Case("upsample_conv", 1, (2, 1, 3), (2, 1, 3), True, dict(scale_factor=2, mode="nearest", padding="same", dilation=2, padding_mode="circular")),
-    Case("conv_pool", 2, (1, 2, 6, 5), (2, 2, 2, 3), True, dict(stride=(2, 1), pool_size=2, padding=1, padding_mode="replicate")),
+    Case(
+        "upsample_conv",
+        2,
+        (1, 2, 2, 3),
+        (2, 1, 3, 2),
+        True,
+        dict(scale_factor=(2, 3), mode="bilinear", padding=1, groups=2, padding_mode="reflect"),
+    ),
+    Case(
+        "upsample_conv",
+        1,
+        (2, 1, 3),
+        (2, 1, 3),
+        True,
+        dict(scale_factor=2, mode="nearest", padding="same", dilation=2, padding_mode="circular"),
+    ),
+    Case(
+        "conv_pool",
+        2,
+        (1, 2, 6, 5),
+        (2, 2, 2, 3),
+        True,
+        dict(stride=(2, 1), pool_size=2, padding=1, padding_mode="replicate"),
+    ),
 ]
 
 
@@ -329,6 +462,7 @@ def test_integral_float_scale_and_defaults():
 
 X1, W1 = torch.randn(1, 2, 5), torch.randn(2, 2, 3)
 X2, W2 = torch.randn(1, 4, 5, 5), torch.randn(4, 4, 3, 3)
+
 
 def _up2(*a, **k):
     return tconv.upsample_conv2d(*a, **k)
@@ -443,7 +577,9 @@ def test_inference_equals_composition(op, ndim, algorithm):
             continue
         with torch.no_grad():
             out = fused(op, ndim)(x, w, b, **cfg.kwargs, algorithm=algorithm)
-        torch.testing.assert_close(out, naive(op, x, w, b, **cfg.kwargs), **F64, msg=_msg(cfg, algorithm, "inference forward"))
+        torch.testing.assert_close(
+            out, naive(op, x, w, b, **cfg.kwargs), **F64, msg=_msg(cfg, algorithm, "inference forward")
+        )
 
 
 @pytest.mark.parametrize("padding_mode", PADDING_MODES)
@@ -495,12 +631,18 @@ def test_the_subpixel_core_takes_the_folded_phase_weight(ndim, subpixel_core):
         if _declared_unable("upsample_conv", "composed", x, w, b, cfg.kwargs):
             continue
         plan, _, _ = tconv.fused.functional.OPS["upsample_conv"].prepare(ndim, x, w, b, cfg.kwargs)
-        ran += plan.core is not None and tconv.algorithms.TRANSPOSED.decide(plan.core, "auto").algorithm.name == "subpixel"
+        ran += (
+            plan.core is not None and tconv.algorithms.TRANSPOSED.decide(plan.core, "auto").algorithm.name == "subpixel"
+        )
         assert compare(cfg, "composed", seed=i) == "equal"
     assert ran >= 6
 
 
-@pytest.mark.parametrize("dtype, tolerance", [(torch.float32, 1e-5), (torch.float16, 2e-3), (torch.bfloat16, 2e-2)], ids=["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize(
+    "dtype, tolerance",
+    [(torch.float32, 1e-5), (torch.float16, 2e-3), (torch.bfloat16, 2e-2)],
+    ids=["float32", "float16", "bfloat16"],
+)
 @pytest.mark.parametrize(
     "input_shape, out_channels, kernel, kwargs",
     [
@@ -535,6 +677,7 @@ def test_factored_is_chosen_where_it_mixes_the_channels_less(compiling):
     """``auto`` runs ``factored`` for 2-d nearest ×2 + 3×3 conv in CPU inference where composed's
     convolution would be compute-bound or native; not with gradients, depthwise, in 3-d, or for a
     kernel whose taps nearly fill the phases (1-d k7)."""
+
     def chosen(input_shape, out_channels, kernel, groups=1, requires_grad=False):
         x = torch.randn(input_shape, requires_grad=requires_grad)
         w = torch.randn(out_channels, input_shape[1] // groups, *kernel)

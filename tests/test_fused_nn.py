@@ -89,11 +89,19 @@ def test_conv_pool_matches_sequential(ndim, pool_size, conv_args):
 
 FROM_MODULES = [
     (UPSAMPLE_CONV[1], nn.Upsample(scale_factor=2, mode="linear"), nn.Conv1d(2, 4, 3, padding=1)),
-    (UPSAMPLE_CONV[2], nn.UpsamplingNearest2d(scale_factor=2), nn.Conv2d(2, 4, 3, padding="same", padding_mode="reflect")),
+    (
+        UPSAMPLE_CONV[2],
+        nn.UpsamplingNearest2d(scale_factor=2),
+        nn.Conv2d(2, 4, 3, padding="same", padding_mode="reflect"),
+    ),
     (UPSAMPLE_CONV[2], nn.UpsamplingBilinear2d(scale_factor=2), nn.Conv2d(2, 4, 3, dilation=2, bias=False)),
     (UPSAMPLE_CONV[3], nn.Upsample(scale_factor=(1, 2, 2), mode="trilinear"), nn.Conv3d(2, 4, 3, padding=1, groups=2)),
     (CONV_POOL[1], nn.AvgPool1d(3), nn.Conv1d(2, 4, 3, stride=2, padding=1)),
-    (CONV_POOL[2], nn.AvgPool2d((2, 3), stride=(2, 3), count_include_pad=False), nn.Conv2d(2, 4, 3, padding_mode="circular", padding=1)),
+    (
+        CONV_POOL[2],
+        nn.AvgPool2d((2, 3), stride=(2, 3), count_include_pad=False),
+        nn.Conv2d(2, 4, 3, padding_mode="circular", padding=1),
+    ),
     (CONV_POOL[3], nn.AvgPool3d(2, stride=None), nn.Conv3d(2, 4, (3, 1, 3), groups=2)),
 ]
 
@@ -121,7 +129,13 @@ def test_from_modules_takes_settings_from_the_modules():
     conv = nn.Conv2d(2, 2, 3, padding="same", padding_mode="reflect", groups=2)
     state = torch.random.get_rng_state()
     ours = UPSAMPLE_CONV[2].from_modules(nn.UpsamplingBilinear2d(scale_factor=3), conv)
-    assert (ours.mode, ours.align_corners, ours.padding, ours.padding_mode, ours.groups) == ("bilinear", True, "same", "reflect", 2)
+    assert (ours.mode, ours.align_corners, ours.padding, ours.padding_mode, ours.groups) == (
+        "bilinear",
+        True,
+        "same",
+        "reflect",
+        2,
+    )
     assert torch.equal(torch.random.get_rng_state(), state)  # no random draws for replaced parameters
     ours = CONV_POOL[2].from_modules(nn.AvgPool2d((2, 3)), nn.Conv2d(2, 2, 3, stride=2, dilation=(1, 2)))
     assert (ours.pool_size, ours.stride, ours.dilation) == ((2, 3), (2, 2), (1, 2))
@@ -209,8 +223,20 @@ def test_channels_last_input_and_no_grad(family, ndim):
 
 
 def test_repr():
-    text = repr(UPSAMPLE_CONV[2](2, 4, 3, mode="bilinear", align_corners=True, padding="same", padding_mode="reflect", bias=False))
-    for part in ("UpsampleConv2d(2, 4, kernel_size=(3, 3)", "scale_factor=2", "mode='bilinear'", "align_corners=True", "padding='same'", "padding_mode='reflect'", "bias=False"):
+    text = repr(
+        UPSAMPLE_CONV[2](
+            2, 4, 3, mode="bilinear", align_corners=True, padding="same", padding_mode="reflect", bias=False
+        )
+    )
+    for part in (
+        "UpsampleConv2d(2, 4, kernel_size=(3, 3)",
+        "scale_factor=2",
+        "mode='bilinear'",
+        "align_corners=True",
+        "padding='same'",
+        "padding_mode='reflect'",
+        "bias=False",
+    ):
         assert part in text
     text = repr(CONV_POOL[1](2, 4, 3, stride=2, pool_size=3, algorithm="reference"))
     for part in ("ConvPool1d(2, 4, kernel_size=(3,), stride=(2,)", "pool_size=(3,)", "algorithm='reference'"):

@@ -28,8 +28,15 @@ GEOMETRIES = [(1, 1, 1), (2, 2, 1), (3, 2, 1), (4, 2, 1), (5, 3, 1), (1, 3, 1), 
 )
 @pytest.mark.parametrize("size", [4, 5])
 def test_output_lengths(padding, kernel, stride, dilation, output_padding, size):
-    config = dict(filters=2, kernel_size=(kernel,), strides=(stride,), padding=padding, output_padding=output_padding,
-                  dilation_rate=(dilation,), use_bias=False)
+    config = dict(
+        filters=2,
+        kernel_size=(kernel,),
+        strides=(stride,),
+        padding=padding,
+        output_padding=output_padding,
+        dilation_rate=(dilation,),
+        use_bias=False,
+    )
     module = tconv.from_keras(config, [np.ones((kernel, 2, 3), dtype=np.float32)])
     out = module(torch.ones(1, 3, size))
     assert out.shape == (1, 2, keras_length(size, kernel, stride, dilation, padding, output_padding))
@@ -38,7 +45,9 @@ def test_output_lengths(padding, kernel, stride, dilation, output_padding, size)
 def test_weights_and_bias_are_placed():
     rng = np.random.default_rng(0)
     kernel, bias = rng.standard_normal((3, 2, 5, 4)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
-    module = tconv.from_keras(dict(filters=5, kernel_size=(3, 2), strides=(2, 2), padding="same", use_bias=True), [kernel, bias])
+    module = tconv.from_keras(
+        dict(filters=5, kernel_size=(3, 2), strides=(2, 2), padding="same", use_bias=True), [kernel, bias]
+    )
     assert isinstance(module, tconv.nn.ConvTranspose2d) and module.weight.shape == (4, 5, 3, 2)
     torch.testing.assert_close(module.weight, torch.from_numpy(kernel).permute(3, 2, 0, 1))
     torch.testing.assert_close(module.bias, torch.from_numpy(bias))

@@ -46,7 +46,9 @@ def test_padding_vocabulary_and_gradients(padding):
 def test_same_with_output_size_keeps_output_padding():
     module = tconv.nn.ConvTranspose1d(1, 1, 4, stride=2, padding="same", output_padding=1)
     x = torch.randn(1, 1, 5)
-    torch.testing.assert_close(module(x, output_size=[9]), tconv.conv_transpose1d(x, module.weight, module.bias, 2, "same", 1, output_size=[9]))
+    torch.testing.assert_close(
+        module(x, output_size=[9]), tconv.conv_transpose1d(x, module.weight, module.bias, 2, "same", 1, output_size=[9])
+    )
 
 
 def test_forced_algorithm_and_repr():

@@ -142,7 +142,9 @@ def test_check_catches_a_difference(monkeypatch):
 
 
 def test_check_leaves_buffers_and_random_state_alone():
-    model = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3), nn.Dropout(0.5))
+    model = nn.Sequential(
+        nn.Upsample(scale_factor=2), nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3), nn.Dropout(0.5)
+    )
     before = copy.deepcopy(model.state_dict())
     x = torch.randn(2, 3, 4, 4)
     rng = torch.random.get_rng_state()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Sequence
 
 import torch
 from rich.console import Console
@@ -78,8 +78,10 @@ def _measure(family: FamilyTests, dtypes: Sequence[torch.dtype], cases: Sequence
         layout = family.layout(index)
         unable = {dtype: family.unable(case, dtype, **layout) for dtype in dtypes} if testable else {}
         for row in rows:
-            if not testable or unable[row.dtype][row.algorithm] or (
-                family.algorithms[row.algorithm].compiles and row.cases >= COMPILED_CASES
+            if (
+                not testable
+                or unable[row.dtype][row.algorithm]
+                or (family.algorithms[row.algorithm].compiles and row.cases >= COMPILED_CASES)
             ):
                 row.skipped += 1
                 continue

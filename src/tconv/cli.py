@@ -17,7 +17,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check", help="run every algorithm against the float64 reference on random problems")
-    check.add_argument("--cases", type=int, default=300, help="random problems of each kind: transposed, fused and custom (default 300)")
+    check.add_argument(
+        "--cases",
+        type=int,
+        default=300,
+        help="random problems of each kind: transposed, fused and custom (default 300)",
+    )
     check.add_argument("--seed", type=int, default=0)
 
     suites = ", ".join(f"{name} ({suite.title})" for name, suite in SUITES.items())
@@ -28,20 +33,40 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         f"columns alternating). Suites: {suites}.",
     )
     option = bench.add_argument
-    option("--suite", action="append", choices=list(SUITES), metavar="NAME", help=f"a suite to run, repeatable: {', '.join(SUITES)} (default: all)")
+    option(
+        "--suite",
+        action="append",
+        choices=list(SUITES),
+        metavar="NAME",
+        help=f"a suite to run, repeatable: {', '.join(SUITES)} (default: all)",
+    )
     option("--device", choices=("cpu", "cuda"), default="cpu", help="default: cpu")
-    option("--dtype", choices=list(DTYPES), help="tensor dtype (default float32); with --amp the autocast dtype (default float16 on cuda, bfloat16 on cpu)")
+    option(
+        "--dtype",
+        choices=list(DTYPES),
+        help="tensor dtype (default float32); with --amp the autocast dtype (default float16 on cuda, bfloat16 on cpu)",
+    )
     option("--channels-last", action="store_true", help="channels_last (channels_last_3d) tensors")
     option("--amp", action="store_true", help="float32 tensors under torch.autocast in the low-precision --dtype")
     option("--backward", action="store_true", help="time forward+backward instead of forward")
-    option("--bias", action="store_true", help="give the transposed convolutions of the upsample and convt suites a bias (nn.ConvTransposeNd's default)")
+    option(
+        "--bias",
+        action="store_true",
+        help="give the transposed convolutions of the upsample and convt suites a bias (nn.ConvTransposeNd's default)",
+    )
     option("--quick", action="store_true", help="fewer rows and shorter timing")
     option("--algorithm", default="auto", help="the tconv algorithm to time (default: auto)")
     option("--min-run-time", type=float, help="seconds of timing per measurement (default 0.5; 0.1 with --quick)")
     option("--format", choices=FORMATS, default="table", help="table, csv, json or markdown (default: table)")
     option("--output", metavar="FILE", help="write the output to FILE instead of stdout")
-    option("--plot", metavar="FILE.png", help="also save a bar chart of the times (needs matplotlib: pip install 'tconv[plot]')")
-    option("--tiny", action="store_true", help=argparse.SUPPRESS)  # for the tests: tiny shapes, ~1 ms timing (bench.Settings.tiny)
+    option(
+        "--plot",
+        metavar="FILE.png",
+        help="also save a bar chart of the times (needs matplotlib: pip install 'tconv[plot]')",
+    )
+    option(
+        "--tiny", action="store_true", help=argparse.SUPPRESS
+    )  # for the tests: tiny shapes, ~1 ms timing (bench.Settings.tiny)
 
     args = parser.parse_args(argv)
     console = Console()

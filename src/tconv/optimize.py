@@ -39,8 +39,14 @@ UPSAMPLES = (nn.Upsample, nn.UpsamplingNearest2d, nn.UpsamplingBilinear2d)
 #: ``F.avg_poolNd`` (builtins without signatures) and their parameters in order.
 AVG_POOLS = {
     F.avg_pool1d: (1, ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")),
-    F.avg_pool2d: (2, ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")),
-    F.avg_pool3d: (3, ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")),
+    F.avg_pool2d: (
+        2,
+        ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
+    ),
+    F.avg_pool3d: (
+        3,
+        ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
+    ),
 }
 CONV_TRANSPOSES = {
     F.conv_transpose1d: functional.conv_transpose1d,
@@ -100,7 +106,9 @@ def optimize(
     try:
         graph = _Tracer().trace(model)
     except Exception as error:  # noqa: BLE001 - whatever stops the tracer, the model stays as it is
-        found.untraceable = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+        found.untraceable = (
+            f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+        )
         warnings.warn(f"tconv.optimize: {found}", UserWarning, stacklevel=2)
         return (model, found) if report else model
     gm = fx.GraphModule(model, graph, model.__class__.__name__)
@@ -136,7 +144,9 @@ def _arguments(node: fx.Node, names: tuple[str, ...]) -> dict[str, Any]:
     return {**dict(zip(names, node.args)), **node.kwargs}
 
 
-def _replace(gm: fx.GraphModule, old: list[fx.Node], module: nn.Module, source: Any, found: OptimizeReport, what: str) -> None:
+def _replace(
+    gm: fx.GraphModule, old: list[fx.Node], module: nn.Module, source: Any, found: OptimizeReport, what: str
+) -> None:
     """Put ``module`` in the place of the convolution among ``old`` (same name, so the state_dict
     keeps its keys; a new name where the convolution is called elsewhere too), call it on
     ``source`` where the last of ``old`` was, and erase ``old``."""
@@ -163,7 +173,9 @@ def _upsampling(gm: fx.GraphModule, node: fx.Node) -> Optional[nn.Module]:
         args = _arguments(node, _INTERPOLATE)
         if args.get("antialias"):
             return None
-        return nn.Upsample(args.get("size"), args.get("scale_factor"), args.get("mode", "nearest"), args.get("align_corners"))
+        return nn.Upsample(
+            args.get("size"), args.get("scale_factor"), args.get("mode", "nearest"), args.get("align_corners")
+        )
     return None
 
 
@@ -217,7 +229,14 @@ def _plain_conv(gm: fx.GraphModule, node: fx.Node) -> Optional[nn.Module]:
     return conv if type(conv) in tnn.TORCH_CONV.values() and len(node.args) == 1 and not node.kwargs else None
 
 
-def _fuse(gm: fx.GraphModule, old: list[fx.Node], source: Any, found: OptimizeReport, build: Callable[[], nn.Module], shared: str) -> None:
+def _fuse(
+    gm: fx.GraphModule,
+    old: list[fx.Node],
+    source: Any,
+    found: OptimizeReport,
+    build: Callable[[], nn.Module],
+    shared: str,
+) -> None:
     """Replace the pair ``old`` by ``build()``, unless the first one's result is ``shared`` or
     the module refuses (both reported)."""
     if not _only_user(*old):
@@ -239,9 +258,13 @@ def _left_alone(gm: fx.GraphModule, found: OptimizeReport) -> None:
         users = ", ".join(user.name for user in node.users) or "nothing"
         if _upsampling(gm, node) is not None:
             found.skip([node], f"the upsampling feeds {users}, not a convolution (nn.ConvNd) alone")
-        elif type(_module(gm, node)) in tnn.TORCH_AVG_POOL.values() or (node.op == "call_function" and node.target in AVG_POOLS):
+        elif type(_module(gm, node)) in tnn.TORCH_AVG_POOL.values() or (
+            node.op == "call_function" and node.target in AVG_POOLS
+        ):
             source = node.args[0].name if node.args and isinstance(node.args[0], fx.Node) else "?"
-            found.skip([node], f"the pooling's input comes from {source}, not from a convolution (nn.ConvNd) it alone uses")
+            found.skip(
+                [node], f"the pooling's input comes from {source}, not from a convolution (nn.ConvNd) it alone uses"
+            )
 
 
 def _ndim(module: nn.Module) -> int:

@@ -110,9 +110,14 @@ def product(per_axis: Iterable[Iterable[int]]) -> list[tuple[int, ...]]:
 
 def case_id(**fields: object) -> str:
     """A readable, stable pytest id: ``key=value`` pairs, tuples without spaces."""
+
     def text(value: object) -> str:
         if isinstance(value, (tuple, list)):
-            return "x".join(text(v) for v in value) if all(isinstance(v, int) for v in value) else "(" + ",".join(text(v) for v in value) + ")"
+            return (
+                "x".join(text(v) for v in value)
+                if all(isinstance(v, int) for v in value)
+                else "(" + ",".join(text(v) for v in value) + ")"
+            )
         return str(value)
 
     return "-".join(f"{key}{text(value)}" for key, value in fields.items())

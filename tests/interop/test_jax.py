@@ -97,7 +97,9 @@ class JaxCase:
         if self.padding == "consistent":
             return tuple(self.crops)
         ops = self.output_padding or (0,) * self.ndim
-        return tuple((ke - 1 - pb, ke - 1 - pe + op) for ke, (pb, pe), op in zip(self.effective_kernel, self.crops, ops))
+        return tuple(
+            (ke - 1 - pb, ke - 1 - pe + op) for ke, (pb, pe), op in zip(self.effective_kernel, self.crops, ops)
+        )
 
     def tconv_kwargs(self) -> dict:
         kwargs = dict(stride=self.stride, dilation=self.dilation)
@@ -131,7 +133,9 @@ def _random_case(rng: random.Random, padding: str) -> JaxCase:
     output_padding: tuple = ()
     if padding in ("explicit", "consistent"):
         if padding == "explicit":
-            output_padding = tuple(rng.randrange(max(s, d)) if rng.random() < 0.5 else 0 for s, d in zip(stride, dilation))
+            output_padding = tuple(
+                rng.randrange(max(s, d)) if rng.random() < 0.5 else 0 for s, d in zip(stride, dilation)
+            )
         pairs = []
         for i, k, s, d, op in zip(size, kernel, stride, dilation, output_padding or (0,) * ndim):
             room = full_length(i, k, s, d) + op - 1  # leave at least one sample
@@ -165,7 +169,9 @@ def _cases() -> list[JaxCase]:
         JaxCase((5,), (3,), (2,), (1,), "explicit", False, crops=((1, 2),)),
         JaxCase((5,), (3,), (2,), (2,), "explicit", True, crops=((6, 0),)),  # crop > ke - 1: negative JAX pad
         JaxCase((4,), (2,), (3,), (1,), "explicit", False, crops=((0, 0),), output_padding=(2,)),  # zeros after
-        JaxCase((4, 5), (3, 2), (2, 3), (1, 2), "explicit", True, "NC-OI", crops=((0, 3), (2, 1)), output_padding=(1, 0)),
+        JaxCase(
+            (4, 5), (3, 2), (2, 3), (1, 2), "explicit", True, "NC-OI", crops=((0, 3), (2, 1)), output_padding=(1, 0)
+        ),
         JaxCase((3, 2, 3), (2, 2, 3), (2, 3, 1), (1, 1, 2), "explicit", False, "NX-IO", crops=((1, 0), (2, 2), (0, 3))),
         JaxCase((5, 4), (3, 4), (2, 2), (1, 1), "consistent", False, crops=((1, 1), (0, 2))),
         JaxCase((4,), (3,), (3,), (2,), "consistent", True, "NC-OI", crops=((3, 5),)),

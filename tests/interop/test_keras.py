@@ -33,7 +33,8 @@ import torch
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 pytest.importorskip(
-    "tensorflow", reason="TensorFlow is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')"
+    "tensorflow",
+    reason="TensorFlow is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')",
 )
 keras = pytest.importorskip(
     "keras", reason="Keras is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')"
@@ -122,7 +123,13 @@ def _cases() -> list[KerasCase]:
         strides = tuple(rng.randint(1, 3) for _ in range(ndim))
         output_padding = tuple(rng.randrange(s) for s in strides) if rng.random() < 0.5 else None
         case = KerasCase(
-            size, kernel, strides, rng.choice(("same", "valid")), output_padding, use_bias=rng.random() < 0.5, batch=rng.randint(1, 2)
+            size,
+            kernel,
+            strides,
+            rng.choice(("same", "valid")),
+            output_padding,
+            use_bias=rng.random() < 0.5,
+            batch=rng.randint(1, 2),
         )
         if _tf_can_run(case):
             cases.append(case)
@@ -197,7 +204,9 @@ def test_dilated(case: KerasCase) -> None:
         reason = re.search(r"[^}]*dilation rates larger than 1", str(error))
         if reason is None:
             raise
-        pytest.skip(f"Keras (TensorFlow backend) cannot run a dilated {LAYERS[case.ndim]} on this device: {reason.group(0).strip()}")
+        pytest.skip(
+            f"Keras (TensorFlow backend) cannot run a dilated {LAYERS[case.ndim]} on this device: {reason.group(0).strip()}"
+        )
 
 
 def test_keras_rejects_dilation_with_strides() -> None:

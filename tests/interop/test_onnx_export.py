@@ -20,6 +20,7 @@ ort = pytest.importorskip("onnxruntime", reason="the interop extra (onnxruntime)
 pytest.importorskip("onnxscript", reason="torch.onnx.export needs onnxscript (the interop extra)")
 
 from test_optimize import Decoder  # noqa: E402  (tests/ is on sys.path)
+
 from .conftest import RELATIVE_TOLERANCE  # noqa: E402
 
 pytestmark = [
@@ -32,10 +33,15 @@ X2 = (2, 4, 7, 6)
 MODULES = {  # name: (module, input shape)
     "conv_transpose same s2": (lambda: tconv.nn.ConvTranspose2d(4, 6, 3, stride=2, padding="same"), X2),
     "conv_transpose k4 s2 p1": (lambda: tconv.nn.ConvTranspose2d(4, 6, 4, stride=2, padding=1, groups=2), X2),
-    "conv_transpose 1d same_lower": (lambda: tconv.nn.ConvTranspose1d(4, 6, 4, stride=3, padding="same_lower"), (2, 4, 9)),
+    "conv_transpose 1d same_lower": (
+        lambda: tconv.nn.ConvTranspose1d(4, 6, 4, stride=3, padding="same_lower"),
+        (2, 4, 9),
+    ),
     "upsample_conv nearest": (lambda: tconv.nn.UpsampleConv2d(4, 6, 3, padding=1), X2),
     "upsample_conv bilinear reflect": (
-        lambda: tconv.nn.UpsampleConv2d(4, 6, 3, mode="bilinear", align_corners=False, padding="same", padding_mode="reflect"),
+        lambda: tconv.nn.UpsampleConv2d(
+            4, 6, 3, mode="bilinear", align_corners=False, padding="same", padding_mode="reflect"
+        ),
         X2,
     ),
     "upsample_conv 3d": (lambda: tconv.nn.UpsampleConv3d(4, 6, 3, padding=1), (1, 4, 3, 4, 5)),

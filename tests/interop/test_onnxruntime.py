@@ -43,7 +43,8 @@ onnx = pytest.importorskip(
     "onnx", reason="onnx is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')"
 )
 ort = pytest.importorskip(
-    "onnxruntime", reason="onnxruntime is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')"
+    "onnxruntime",
+    reason="onnxruntime is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')",
 )
 
 from onnx import TensorProto, helper  # noqa: E402
@@ -64,7 +65,15 @@ OPSET = 17
 IR_VERSION = 9
 
 #: auto_pad values, and NOTSET split by what sets the padding.
-MODES = ("pads", "output_shape", "SAME_UPPER", "SAME_LOWER", "SAME_UPPER+output_shape", "SAME_LOWER+output_shape", "VALID")
+MODES = (
+    "pads",
+    "output_shape",
+    "SAME_UPPER",
+    "SAME_LOWER",
+    "SAME_UPPER+output_shape",
+    "SAME_LOWER+output_shape",
+    "VALID",
+)
 
 
 def run_onnxruntime(x: np.ndarray, w: np.ndarray, b: Optional[np.ndarray], **attributes: object) -> np.ndarray:
@@ -173,7 +182,11 @@ class OnnxCase:
             "VALID": "valid",
         }[self.mode]
         kwargs = dict(
-            stride=self.stride, dilation=self.dilation, padding=padding, output_padding=self.output_padding, groups=self.group
+            stride=self.stride,
+            dilation=self.dilation,
+            padding=padding,
+            output_padding=self.output_padding,
+            groups=self.group,
         )
         if output_size is not None:
             kwargs["output_size"] = output_size
@@ -204,7 +217,16 @@ def _random_case(rng: random.Random, mode: str, ndim: int) -> OnnxCase:
         pads = tuple(pairs)
     group = rng.choice((1, 1, 2, 3))
     return OnnxCase(
-        mode, size, kernel, stride, dilation, output_padding, pads, group=group, bias=rng.random() < 0.5, batch=rng.randint(1, 2)
+        mode,
+        size,
+        kernel,
+        stride,
+        dilation,
+        output_padding,
+        pads,
+        group=group,
+        bias=rng.random() < 0.5,
+        batch=rng.randint(1, 2),
     )
 
 

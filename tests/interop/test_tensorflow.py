@@ -32,7 +32,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 tf = pytest.importorskip(
-    "tensorflow", reason="TensorFlow is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')"
+    "tensorflow",
+    reason="TensorFlow is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')",
 )
 
 import tconv  # noqa: E402
@@ -218,8 +219,10 @@ def test_dilated_conv_transpose_where_tensorflow_runs_it(case: TFCase, algorithm
         if "dilation" not in error.message:
             raise
         reason = re.search(r"[^}]*dilation rates larger than 1", error.message)
-        pytest.skip(f"TensorFlow cannot run a dilated conv{case.ndim}d_transpose on this device: "
-                    f"{(reason.group(0) if reason else error.message).strip()}")
+        pytest.skip(
+            f"TensorFlow cannot run a dilated conv{case.ndim}d_transpose on this device: "
+            f"{(reason.group(0) if reason else error.message).strip()}"
+        )
     actual = run_tconv(
         x, w, stride=s, dilation=dilation, padding=case.tconv_padding, output_size=output_size, algorithm=algorithm
     )

@@ -80,8 +80,8 @@ from __future__ import annotations
 
 from .formats import FORMATS, RECORD_FIELDS, plot, print_tables, records, to_csv, to_json, to_markdown, write_output
 from .harness import AMP_DEFAULT, DTYPES, CaseResult, Method, Row, RowRun, Settings, Suite
-from .runner import run_bench
 from .harness import _peak_mib as _peak_mib  # the tests measure known allocations with it
+from .runner import run_bench
 from .suites import SUITES
 from .suites.common import LabelledRow, plain_copy
 from .suites.convt import ConvTRow

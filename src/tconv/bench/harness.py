@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional, Protocol, Sequence, Union
 
 import torch
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import profiler
 from torch.utils import benchmark
 

@@ -100,7 +100,11 @@ def _read(device: str) -> dict[str, str]:
         warnings.warn(f"tconv: ignoring the corrupt autotune cache {path}: {error}", RuntimeWarning, stacklevel=4)
         return {}
     if {key: data.get(key) for key in ("format", "device", "torch")} != _header(device):
-        warnings.warn(f"tconv: ignoring the autotune cache {path}: written for another device, torch or format", RuntimeWarning, stacklevel=4)
+        warnings.warn(
+            f"tconv: ignoring the autotune cache {path}: written for another device, torch or format",
+            RuntimeWarning,
+            stacklevel=4,
+        )
         return {}
     return {str(k): str(v) for k, v in data["winners"].items()}
 
@@ -147,7 +151,9 @@ def tune(
     """Time ``run(name)`` for every candidate, remember and return the fastest with all times (s)."""
     times = {}
     for name in candidates:
-        timer = benchmark.Timer(stmt="run(name)", globals={"run": run, "name": name}, num_threads=torch.get_num_threads())
+        timer = benchmark.Timer(
+            stmt="run(name)", globals={"run": run, "name": name}, num_threads=torch.get_num_threads()
+        )
         run(name)  # warm-up
         times[name] = timer.blocked_autorange(min_run_time=min_run_time).median
     winner = min(times, key=times.__getitem__)

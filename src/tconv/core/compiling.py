@@ -57,7 +57,9 @@ def why_not(problem: Hashable, *, batch: int) -> list[str]:
 
 def run(problem: Hashable, role: str, function: Callable[..., object], *args: torch.Tensor):
     """``function(*args)``, compiled for this problem, role and argument layout."""
-    if problem in _failed or torch.compiler.is_compiling() or torch.jit.is_tracing():  # an outer trace sees the eager function
+    if (
+        problem in _failed or torch.compiler.is_compiling() or torch.jit.is_tracing()
+    ):  # an outer trace sees the eager function
         return function(*args)
     key = (problem, role, *((a.shape, a.stride(), a.dtype, a.device) for a in args))
     compiled = _compiled.get(key)

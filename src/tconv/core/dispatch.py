@@ -68,11 +68,7 @@ class Choice:
 
 
 def _portable_now(when_compiling: bool) -> bool:
-    return (
-        torch.compiler.is_exporting()
-        or torch.jit.is_tracing()
-        or (when_compiling and torch.compiler.is_compiling())
-    )
+    return torch.compiler.is_exporting() or torch.jit.is_tracing() or (when_compiling and torch.compiler.is_compiling())
 
 
 class Dispatcher:
@@ -136,7 +132,12 @@ class Dispatcher:
         ``tensors``, the capable algorithms are timed once on detached copies of them and the
         winner kept (in memory and on disk)."""
         choice = self.decide(plan, algorithm)
-        if choice.how == "forced" or tensors is None or not autotune.autotune_enabled() or torch.compiler.is_compiling():
+        if (
+            choice.how == "forced"
+            or tensors is None
+            or not autotune.autotune_enabled()
+            or torch.compiler.is_compiling()
+        ):
             return choice
         input, weight, bias = tensors() if callable(tensors) else tensors
         cached = autotune.cached_winner(self.family, plan, input.device)
@@ -162,7 +163,9 @@ class Dispatcher:
         if algorithm != "auto":
             chosen = self.get(algorithm)
             if why[algorithm]:
-                raise NoAlgorithmError(f"algorithm: {algorithm!r} cannot run this problem: " + "; ".join(why[algorithm]))
+                raise NoAlgorithmError(
+                    f"algorithm: {algorithm!r} cannot run this problem: " + "; ".join(why[algorithm])
+                )
             return Choice(chosen, "forced", why, family=self.algorithms)
         for name in self.preference(plan):
             if name in self.algorithms and self.algorithms[name].auto and not why[name]:

@@ -38,7 +38,9 @@ def check_tensors(
         raise TypeError(f"input: expected {kinds} dtype; got {input.dtype}")
     for name, value in (("weight", weight), ("bias", bias)):
         if value is not None and value.dtype != input.dtype:
-            raise TypeError(f"{name}: dtype {value.dtype} does not match the input's {input.dtype}; convert one of them")
+            raise TypeError(
+                f"{name}: dtype {value.dtype} does not match the input's {input.dtype}; convert one of them"
+            )
         if value is not None and value.device != input.device:
             raise ValueError(f"{name}: is on {value.device} but the input is on {input.device}")
     if weight.dim() != ndim + 2:

@@ -134,10 +134,14 @@ def parse_padding(padding: object, ndim: int) -> tuple[PaddingRule, ...]:
     for entry in padding:
         if _is_int(entry):
             rules.append(_pads(entry, entry))
-        elif isinstance(entry, Sequence) and not isinstance(entry, str) and len(entry) == 2 and all(map(_is_int, entry)):
+        elif (
+            isinstance(entry, Sequence) and not isinstance(entry, str) and len(entry) == 2 and all(map(_is_int, entry))
+        ):
             rules.append(_pads(*entry))
         else:
-            raise ValueError(f"padding: each per-axis entry must be an int or a (begin, end) pair of ints; got {entry!r}")
+            raise ValueError(
+                f"padding: each per-axis entry must be an int or a (begin, end) pair of ints; got {entry!r}"
+            )
     return tuple(rules)
 
 
@@ -185,7 +189,11 @@ def axis_window(
             raise ValueError(
                 f"output_size: {output_size} is illegal on spatial axis {axis} for {_describe(rule)} "
                 f"(input {size}, kernel {kernel}, stride {stride}, dilation {dilation}); "
-                + (f"legal sizes are {legal.start} … {legal.stop - 1}" if len(legal) else "no size is legal: the padding crops everything")
+                + (
+                    f"legal sizes are {legal.start} … {legal.stop - 1}"
+                    if len(legal)
+                    else "no size is legal: the padding crops everything"
+                )
             )
     if isinstance(rule, Same):
         length = size * stride if output_size is None else output_size

@@ -35,7 +35,6 @@ TOLERANCE = {
 }
 
 
-
 @dataclass(frozen=True)
 class ConvCase:
     """One call of a forward-convolution op: ``tconv.<op><ndim>d(x, w, b, **kwargs)`` with random
@@ -50,7 +49,9 @@ class ConvCase:
 
     def tensors(self, dtype=torch.float64, *, seed=0, requires_grad=False):
         """Random ``(input, weight, bias)`` (:func:`random_tensors`)."""
-        return random_tensors(self.input_shape, self.weight_shape, self.bias, dtype, seed=seed, requires_grad=requires_grad)
+        return random_tensors(
+            self.input_shape, self.weight_shape, self.bias, dtype, seed=seed, requires_grad=requires_grad
+        )
 
     def __str__(self):
         named = lambda v: v.__name__ if callable(v) else repr(v)  # noqa: E731

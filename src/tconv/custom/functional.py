@@ -13,7 +13,9 @@ from . import DISPATCHER
 from .plan import plan_custom_conv
 
 #: The custom convolutions' way in (:class:`tconv.core.entry.Op`).
-CUSTOM_CONV = entry.Op("custom_conv", DISPATCHER, plan_custom_conv, "(out_channels, in_channels // groups, *kernel_size)")
+CUSTOM_CONV = entry.Op(
+    "custom_conv", DISPATCHER, plan_custom_conv, "(out_channels, in_channels // groups, *kernel_size)"
+)
 
 
 def custom_conv(
@@ -34,13 +36,25 @@ def custom_conv(
 ) -> torch.Tensor:
     """A custom convolution with ``ndim`` spatial axes; see :func:`custom_conv2d`."""
     plain_conv = combine is None or _named(combine, "mul")
-    if plain_conv and _named(reduce, "sum") and _named(padding_mode, "zeros") and max_memory is None and _named(algorithm, "auto"):
+    if (
+        plain_conv
+        and _named(reduce, "sum")
+        and _named(padding_mode, "zeros")
+        and max_memory is None
+        and _named(algorithm, "auto")
+    ):
         out = _torch_conv(ndim, input, weight, bias, stride, padding, dilation, groups)
         if out is not None:
             return out
     arguments = dict(
-        stride=stride, padding=padding, dilation=dilation, groups=groups, combine=combine, reduce=reduce,
-        padding_mode=padding_mode, max_memory=max_memory,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        combine=combine,
+        reduce=reduce,
+        padding_mode=padding_mode,
+        max_memory=max_memory,
     )
     return CUSTOM_CONV(ndim, input, weight, bias, algorithm, arguments)
 
@@ -57,7 +71,9 @@ def _torch_conv(ndim: int, input, weight, bias, stride, padding, dilation, group
     floating-point tensors); None when they are not, or when PyTorch refuses them, so that the
     planned path raises tconv's own error."""
     plain = lambda v: type(v) is int or (type(v) is tuple and len(v) == ndim and all(type(i) is int for i in v))  # noqa: E731
-    if not (plain(stride) and plain(padding) and plain(dilation) and type(groups) is int and isinstance(input, torch.Tensor)):
+    if not (
+        plain(stride) and plain(padding) and plain(dilation) and type(groups) is int and isinstance(input, torch.Tensor)
+    ):
         return None
     if not input.is_floating_point():
         return None
@@ -68,7 +84,12 @@ def _torch_conv(ndim: int, input, weight, bias, stride, padding, dilation, group
 
 
 def explain_custom(
-    input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, *, algorithm: str = "auto", **arguments
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    *,
+    algorithm: str = "auto",
+    **arguments,
 ) -> Choice:
     """Which algorithm :func:`custom_conv2d` (or 1d, 3d, by the weight) runs for these arguments
     (its keyword arguments), and why the others don't; the same as
@@ -77,16 +98,55 @@ def explain_custom(
 
 
 @entry.public(CUSTOM_CONV, 1)
-def custom_conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, combine=None, reduce="sum",
-                  padding_mode="zeros", max_memory=None, algorithm="auto") -> torch.Tensor:
+def custom_conv1d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    combine=None,
+    reduce="sum",
+    padding_mode="zeros",
+    max_memory=None,
+    algorithm="auto",
+) -> torch.Tensor:
     """1-d :func:`custom_conv2d`: input ``(N, Cin, L)`` or ``(Cin, L)``, weight ``(Cout, Cin // groups, k)``."""
-    return custom_conv(1, input, weight, bias, stride, padding, dilation, groups, combine=combine, reduce=reduce,
-                       padding_mode=padding_mode, max_memory=max_memory, algorithm=algorithm)
+    return custom_conv(
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        dilation,
+        groups,
+        combine=combine,
+        reduce=reduce,
+        padding_mode=padding_mode,
+        max_memory=max_memory,
+        algorithm=algorithm,
+    )
 
 
 @entry.public(CUSTOM_CONV, 2)
-def custom_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, combine=None, reduce="sum",
-                  padding_mode="zeros", max_memory=None, algorithm="auto") -> torch.Tensor:
+def custom_conv2d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    combine=None,
+    reduce="sum",
+    padding_mode="zeros",
+    max_memory=None,
+    algorithm="auto",
+) -> torch.Tensor:
     """A convolution with your own function of (sample, weight) and your own reduction.
 
     ``out[n, o, p] = reduce over (c, tap) of combine(x_patch[n, c, p, tap], weight[o, c, tap]) + bias[o]``,
@@ -131,13 +191,52 @@ def custom_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, gro
     happens in float32), the slope is taken as -1 in ``x`` and +1 in ``w``, a valid subgradient
     (autograd's ``abs`` takes 0). Double backward is not supported.
     """
-    return custom_conv(2, input, weight, bias, stride, padding, dilation, groups, combine=combine, reduce=reduce,
-                       padding_mode=padding_mode, max_memory=max_memory, algorithm=algorithm)
+    return custom_conv(
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        dilation,
+        groups,
+        combine=combine,
+        reduce=reduce,
+        padding_mode=padding_mode,
+        max_memory=max_memory,
+        algorithm=algorithm,
+    )
 
 
 @entry.public(CUSTOM_CONV, 3)
-def custom_conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, combine=None, reduce="sum",
-                  padding_mode="zeros", max_memory=None, algorithm="auto") -> torch.Tensor:
+def custom_conv3d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    combine=None,
+    reduce="sum",
+    padding_mode="zeros",
+    max_memory=None,
+    algorithm="auto",
+) -> torch.Tensor:
     """3-d :func:`custom_conv2d`: input ``(N, Cin, D, H, W)`` or unbatched, weight ``(Cout, Cin // groups, kD, kH, kW)``."""
-    return custom_conv(3, input, weight, bias, stride, padding, dilation, groups, combine=combine, reduce=reduce,
-                       padding_mode=padding_mode, max_memory=max_memory, algorithm=algorithm)
+    return custom_conv(
+        3,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        dilation,
+        groups,
+        combine=combine,
+        reduce=reduce,
+        padding_mode=padding_mode,
+        max_memory=max_memory,
+        algorithm=algorithm,
+    )

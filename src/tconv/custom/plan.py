@@ -85,7 +85,9 @@ class CustomPlan(TensorFacts):
     def output_size(self) -> tuple[int, ...]:
         return tuple(
             conv_output_length(n, k, s, d, begin, end)
-            for n, k, s, d, (begin, end) in zip(self.input_size, self.kernel_size, self.stride, self.dilation, self.padding)
+            for n, k, s, d, (begin, end) in zip(
+                self.input_size, self.kernel_size, self.stride, self.dilation, self.padding
+            )
         )
 
     @property
@@ -139,7 +141,10 @@ class CustomPlan(TensorFacts):
                     f"max_memory: {self.max_memory} bytes cannot hold one output position of one channel per group; "
                     f"this problem needs at least {unit} bytes"
                 )
-        blocks = [tuple((start, min(start + step, size)) for start in range(0, size, step)) for size, step in zip(sizes, steps)]
+        blocks = [
+            tuple((start, min(start + step, size)) for start in range(0, size, step))
+            for size, step in zip(sizes, steps)
+        ]
         return tuple(Chunk(block[0], tuple(block[1:-1]), block[-1]) for block in itertools.product(*blocks))
 
 
@@ -149,10 +154,14 @@ def check_function(value: object, name: str, presets: Sequence[str], default: Op
         return default
     if isinstance(value, str):
         if value not in presets:
-            raise ValueError(f"{name}: unknown preset {value!r}; legal values are {', '.join(map(repr, presets))} or a callable")
+            raise ValueError(
+                f"{name}: unknown preset {value!r}; legal values are {', '.join(map(repr, presets))} or a callable"
+            )
         return value
     if not callable(value):
-        raise TypeError(f"{name}: expected a preset name ({', '.join(map(repr, presets))}) or a callable; got {value!r}")
+        raise TypeError(
+            f"{name}: expected a preset name ({', '.join(map(repr, presets))}) or a callable; got {value!r}"
+        )
     return value
 
 
@@ -191,9 +200,13 @@ def plan_custom_conv(
     sizes = tuple(int(n) for n in input_shape[2:])
     for axis, (n, (begin, end), k, d) in enumerate(zip(sizes, pads, kernel, dilation)):
         if padding_mode == "reflect" and max(begin, end) >= n:
-            raise ValueError(f"padding: reflect padding of {max(begin, end)} on spatial axis {axis} must be smaller than the input's size there ({n})")
+            raise ValueError(
+                f"padding: reflect padding of {max(begin, end)} on spatial axis {axis} must be smaller than the input's size there ({n})"
+            )
         if padding_mode == "circular" and max(begin, end) > n:
-            raise ValueError(f"padding: circular padding of {max(begin, end)} on spatial axis {axis} must not exceed the input's size there ({n})")
+            raise ValueError(
+                f"padding: circular padding of {max(begin, end)} on spatial axis {axis} must not exceed the input's size there ({n})"
+            )
         if conv_output_length(n, k, 1, d, begin, end) < 1:
             raise ValueError(
                 f"weight: the kernel's extent {d * (k - 1) + 1} on spatial axis {axis} is larger than the padded input there ({n + begin + end})"

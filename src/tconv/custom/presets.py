@@ -74,7 +74,9 @@ COMBINE: dict[str, CombinePreset] = {
     "mul": CombinePreset(torch.mul, _mul_grad),
     "add": CombinePreset(torch.add, _add_grad),
     "sub": CombinePreset(torch.sub, _sub_grad),
-    "abs_diff": CombinePreset(lambda x, w: torch.abs(x - w), _abs_diff_grad, lambda x, w: torch.where(x > w, x - w, w - x)),
+    "abs_diff": CombinePreset(
+        lambda x, w: torch.abs(x - w), _abs_diff_grad, lambda x, w: torch.where(x > w, x - w, w - x)
+    ),
     "sq_diff": CombinePreset(lambda x, w: torch.square(x - w), _sq_diff_grad),
 }
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
 from typing import Optional
 
 import torch
@@ -73,7 +72,9 @@ def random_case(rng: random.Random, ndim: int) -> Case:
     if padding == "same":
         stride = (1,) * ndim
     largest = {1: 12, 2: 8, 3: 5}[ndim]
-    size = [max(d * (k - 1) + 1, 3, rng.randint(1, largest)) for k, d in zip(kernel, dilation)]  # reflect needs pad < size
+    size = [
+        max(d * (k - 1) + 1, 3, rng.randint(1, largest)) for k, d in zip(kernel, dilation)
+    ]  # reflect needs pad < size
     kw = dict(
         stride=stride if rng.random() < 0.7 else stride[0],
         padding=padding,

@@ -31,7 +31,12 @@ def fused(op: str, ndim: int, input, weight, bias, *, algorithm: str = "auto", *
 
 
 def explain_fused(
-    op: str, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, *, algorithm: str = "auto",
+    op: str,
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    *,
+    algorithm: str = "auto",
     **arguments,
 ) -> Choice:
     """Which algorithm ``op`` (``"upsample_conv"`` or ``"conv_pool"``) runs for these arguments (the
@@ -57,8 +62,19 @@ def upsample_conv(
 ) -> torch.Tensor:
     """Upsampling then a convolution with ``ndim`` spatial axes; see :func:`upsample_conv2d`."""
     return fused(
-        "upsample_conv", ndim, input, weight, bias, algorithm=algorithm, scale_factor=scale_factor, mode=mode,
-        padding=padding, dilation=dilation, groups=groups, padding_mode=padding_mode, align_corners=align_corners,
+        "upsample_conv",
+        ndim,
+        input,
+        weight,
+        bias,
+        algorithm=algorithm,
+        scale_factor=scale_factor,
+        mode=mode,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        padding_mode=padding_mode,
+        align_corners=align_corners,
     )
 
 
@@ -78,22 +94,69 @@ def conv_pool(
 ) -> torch.Tensor:
     """A convolution then average pooling with ``ndim`` spatial axes; see :func:`conv_pool2d`."""
     return fused(
-        "conv_pool", ndim, input, weight, bias, algorithm=algorithm, stride=stride, padding=padding,
-        dilation=dilation, groups=groups, pool_size=pool_size, padding_mode=padding_mode,
+        "conv_pool",
+        ndim,
+        input,
+        weight,
+        bias,
+        algorithm=algorithm,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        pool_size=pool_size,
+        padding_mode=padding_mode,
     )
 
 
 @entry.public(OPS["upsample_conv"], 1)
-def upsample_conv1d(input, weight, bias=None, scale_factor=2, mode="nearest", padding=0, dilation=1, groups=1,
-                    padding_mode="zeros", align_corners=None, *, algorithm="auto") -> torch.Tensor:
+def upsample_conv1d(
+    input,
+    weight,
+    bias=None,
+    scale_factor=2,
+    mode="nearest",
+    padding=0,
+    dilation=1,
+    groups=1,
+    padding_mode="zeros",
+    align_corners=None,
+    *,
+    algorithm="auto",
+) -> torch.Tensor:
     """1-d :func:`upsample_conv2d`: input ``(N, Cin, L)`` or ``(Cin, L)``, weight ``(Cout, Cin // groups, k)``,
     output ``(N, Cout, Lout)``; the linear mode is ``"linear"``."""
-    return upsample_conv(1, input, weight, bias, scale_factor, mode, padding, dilation, groups, padding_mode, align_corners, algorithm=algorithm)
+    return upsample_conv(
+        1,
+        input,
+        weight,
+        bias,
+        scale_factor,
+        mode,
+        padding,
+        dilation,
+        groups,
+        padding_mode,
+        align_corners,
+        algorithm=algorithm,
+    )
 
 
 @entry.public(OPS["upsample_conv"], 2)
-def upsample_conv2d(input, weight, bias=None, scale_factor=2, mode="nearest", padding=0, dilation=1, groups=1,
-                    padding_mode="zeros", align_corners=None, *, algorithm="auto") -> torch.Tensor:
+def upsample_conv2d(
+    input,
+    weight,
+    bias=None,
+    scale_factor=2,
+    mode="nearest",
+    padding=0,
+    dilation=1,
+    groups=1,
+    padding_mode="zeros",
+    align_corners=None,
+    *,
+    algorithm="auto",
+) -> torch.Tensor:
     """Upsampling followed by a stride-1 convolution, fused and exact.
 
     Equal to ``F.conv2d(F.interpolate(input, scale_factor=scale_factor, mode=mode,
@@ -125,27 +188,89 @@ def upsample_conv2d(input, weight, bias=None, scale_factor=2, mode="nearest", pa
             or a forced ``algorithm`` that cannot run the problem.
         TypeError: a non-tensor, a non-floating dtype, or operands of different dtypes.
     """
-    return upsample_conv(2, input, weight, bias, scale_factor, mode, padding, dilation, groups, padding_mode, align_corners, algorithm=algorithm)
+    return upsample_conv(
+        2,
+        input,
+        weight,
+        bias,
+        scale_factor,
+        mode,
+        padding,
+        dilation,
+        groups,
+        padding_mode,
+        align_corners,
+        algorithm=algorithm,
+    )
 
 
 @entry.public(OPS["upsample_conv"], 3)
-def upsample_conv3d(input, weight, bias=None, scale_factor=2, mode="nearest", padding=0, dilation=1, groups=1,
-                    padding_mode="zeros", align_corners=None, *, algorithm="auto") -> torch.Tensor:
+def upsample_conv3d(
+    input,
+    weight,
+    bias=None,
+    scale_factor=2,
+    mode="nearest",
+    padding=0,
+    dilation=1,
+    groups=1,
+    padding_mode="zeros",
+    align_corners=None,
+    *,
+    algorithm="auto",
+) -> torch.Tensor:
     """3-d :func:`upsample_conv2d`: input ``(N, Cin, D, H, W)`` or unbatched, weight
     ``(Cout, Cin // groups, kD, kH, kW)``; the linear mode is ``"trilinear"``."""
-    return upsample_conv(3, input, weight, bias, scale_factor, mode, padding, dilation, groups, padding_mode, align_corners, algorithm=algorithm)
+    return upsample_conv(
+        3,
+        input,
+        weight,
+        bias,
+        scale_factor,
+        mode,
+        padding,
+        dilation,
+        groups,
+        padding_mode,
+        align_corners,
+        algorithm=algorithm,
+    )
 
 
 @entry.public(OPS["conv_pool"], 1)
-def conv_pool1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, pool_size=2,
-                padding_mode="zeros", *, algorithm="auto") -> torch.Tensor:
+def conv_pool1d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    pool_size=2,
+    padding_mode="zeros",
+    *,
+    algorithm="auto",
+) -> torch.Tensor:
     """1-d :func:`conv_pool2d`: input ``(N, Cin, L)`` or ``(Cin, L)``, weight ``(Cout, Cin // groups, k)``."""
-    return conv_pool(1, input, weight, bias, stride, padding, dilation, groups, pool_size, padding_mode, algorithm=algorithm)
+    return conv_pool(
+        1, input, weight, bias, stride, padding, dilation, groups, pool_size, padding_mode, algorithm=algorithm
+    )
 
 
 @entry.public(OPS["conv_pool"], 2)
-def conv_pool2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, pool_size=2,
-                padding_mode="zeros", *, algorithm="auto") -> torch.Tensor:
+def conv_pool2d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    pool_size=2,
+    padding_mode="zeros",
+    *,
+    algorithm="auto",
+) -> torch.Tensor:
     """A convolution followed by average pooling, fused and exact.
 
     Equal to ``F.avg_pool2d(conv(input), pool_size)`` (pooling kernel = stride = ``pool_size``,
@@ -171,11 +296,26 @@ def conv_pool2d(input, weight, bias=None, stride=1, padding=0, dilation=1, group
         ValueError: an argument the op cannot take, naming it and the legal values.
         TypeError: a non-tensor, a non-floating dtype, or operands of different dtypes.
     """
-    return conv_pool(2, input, weight, bias, stride, padding, dilation, groups, pool_size, padding_mode, algorithm=algorithm)
+    return conv_pool(
+        2, input, weight, bias, stride, padding, dilation, groups, pool_size, padding_mode, algorithm=algorithm
+    )
 
 
 @entry.public(OPS["conv_pool"], 3)
-def conv_pool3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, pool_size=2,
-                padding_mode="zeros", *, algorithm="auto") -> torch.Tensor:
+def conv_pool3d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    pool_size=2,
+    padding_mode="zeros",
+    *,
+    algorithm="auto",
+) -> torch.Tensor:
     """3-d :func:`conv_pool2d`: input ``(N, Cin, D, H, W)`` or unbatched, weight ``(Cout, Cin // groups, kD, kH, kW)``."""
-    return conv_pool(3, input, weight, bias, stride, padding, dilation, groups, pool_size, padding_mode, algorithm=algorithm)
+    return conv_pool(
+        3, input, weight, bias, stride, padding, dilation, groups, pool_size, padding_mode, algorithm=algorithm
+    )

@@ -22,10 +22,8 @@ import functools
 import math
 import struct
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 from typing import Optional, Sequence
-
-import torch
 
 from ..core.geometry import AxisWindow, conv_output_length, conv_padding
 from ..core.plan import TensorFacts, check_padding_mode, conv_channels, per_axis
@@ -348,9 +346,13 @@ def check_mode(mode: object, align_corners: object, ndim: int) -> None:
     linear = LINEAR_MODES.get(ndim)
     if mode not in (*NEAREST_MODES, linear):
         legal = ", ".join(map(repr, (*NEAREST_MODES, linear)))
-        raise ValueError(f"mode: {mode!r} is not an upsampling mode tconv fuses for {ndim}-d inputs; legal values are {legal}")
+        raise ValueError(
+            f"mode: {mode!r} is not an upsampling mode tconv fuses for {ndim}-d inputs; legal values are {legal}"
+        )
     if mode in NEAREST_MODES and align_corners is not None:
-        raise ValueError(f"align_corners: only the linear modes take it; got align_corners={align_corners!r} with mode={mode!r}")
+        raise ValueError(
+            f"align_corners: only the linear modes take it; got align_corners={align_corners!r} with mode={mode!r}"
+        )
     if align_corners is not None and not isinstance(align_corners, bool):
         raise TypeError(f"align_corners: expected None, True or False; got {align_corners!r}")
 
@@ -375,7 +377,16 @@ def plan_conv_pool(
     kernel = tuple(int(k) for k in weight_shape[2:])
     pads = conv_padding(padding, ndim, kernel, dilation, strided=any(s > 1 for s in stride))
     axes = tuple(
-        FusedAxis(size=int(n), kernel=k, dilation=d, pad_begin=pb, pad_end=pe, padding_mode=check_padding_mode(padding_mode), stride=s, pool=p)
+        FusedAxis(
+            size=int(n),
+            kernel=k,
+            dilation=d,
+            pad_begin=pb,
+            pad_end=pe,
+            padding_mode=check_padding_mode(padding_mode),
+            stride=s,
+            pool=p,
+        )
         for n, k, d, (pb, pe), s, p in zip(input_shape[2:], kernel, dilation, pads, stride, pools)
     )
     _check_axes(axes, tuple(int(n) for n in input_shape[2:]), "the input")
@@ -394,9 +405,13 @@ def _tensor_facts(tensors: dict) -> dict:
 def parse_scale_factor(scale_factor: object, ndim: int) -> tuple[int, ...]:
     values = (scale_factor,) * ndim if isinstance(scale_factor, Real) else scale_factor
     if not isinstance(values, Sequence) or isinstance(values, str):
-        raise TypeError(f"scale_factor: expected a number or {ndim} numbers (one per spatial axis); got {scale_factor!r}")
+        raise TypeError(
+            f"scale_factor: expected a number or {ndim} numbers (one per spatial axis); got {scale_factor!r}"
+        )
     if len(values) != ndim:
-        raise ValueError(f"scale_factor: expected a number or {ndim} numbers (one per spatial axis); got {scale_factor!r}")
+        raise ValueError(
+            f"scale_factor: expected a number or {ndim} numbers (one per spatial axis); got {scale_factor!r}"
+        )
     scales = []
     for value in values:
         if isinstance(value, bool) or not isinstance(value, Real):

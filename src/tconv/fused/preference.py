@@ -29,7 +29,11 @@ def preference(plan: FusedPlan) -> tuple[str, ...]:
     if plan.op == "upsample_conv" and not linear and _small(plan):
         return ("naive", "factored", "composed", "separable")
     if not linear:
-        return ("factored", "composed", "separable", "naive") if factored.preferred(plan) else ("composed", "factored", "separable", "naive")
+        return (
+            ("factored", "composed", "separable", "naive")
+            if factored.preferred(plan)
+            else ("composed", "factored", "separable", "naive")
+        )
     if plan.ndim == 2 and plan.axes[0].output <= 2 * plan.in_channels // plan.groups * plan.axes[1].kernel:
         return ("separable", "naive", "composed", "factored")
     return ("naive", "separable", "composed", "factored")

@@ -19,6 +19,8 @@ class Reference(Naive):
     description = "the plain composition in float64 (the definition; runs only when forced)"
     auto = False
 
-    def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    def run(
+        self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         wide = [None if t is None else t.double() for t in (input, weight, bias)]
         return super().run(plan, *wide).to(input.dtype)

@@ -10,7 +10,6 @@ scales, strides and pool sizes. :func:`naive` is the definition: ``conv(pad(inte
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -68,7 +67,10 @@ def naive(op, x, w, b=None, **kw):
     )
     if op == "upsample_conv":
         u = F.interpolate(
-            x, scale_factor=kw.get("scale_factor", 2), mode=kw.get("mode", "nearest"), align_corners=kw.get("align_corners")
+            x,
+            scale_factor=kw.get("scale_factor", 2),
+            mode=kw.get("mode", "nearest"),
+            align_corners=kw.get("align_corners"),
         )
         return naive_conv(u, w, b, stride=1, **conv)
     y = naive_conv(x, w, b, stride=kw.get("stride", 1), **conv)

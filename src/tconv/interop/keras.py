@@ -27,7 +27,9 @@ from ..nn.transposed import CONV_TRANSPOSE, _ConvTransposeNd
 from .layouts import convert_weight
 
 
-def _keras_axis(padding: str, kernel: int, stride: int, dilation: int, output_padding: int | None) -> tuple[tuple[int, int], int]:
+def _keras_axis(
+    padding: str, kernel: int, stride: int, dilation: int, output_padding: int | None
+) -> tuple[tuple[int, int], int]:
     """One axis of a Keras layer as a tconv ``((begin, end), output_padding)``."""
     ke = effective_kernel(kernel, dilation)
     if padding == "valid":
@@ -57,10 +59,14 @@ def from_keras(config: Mapping[str, object], weights: Sequence[np.ndarray]) -> _
     kernel = np.asarray(weights[0])
     ndim = kernel.ndim - 2
     if ndim not in CONV_TRANSPOSE:
-        raise ValueError(f"weights: the kernel must have 3 to 5 dimensions (*k, filters, in_channels); got shape {kernel.shape}")
+        raise ValueError(
+            f"weights: the kernel must have 3 to 5 dimensions (*k, filters, in_channels); got shape {kernel.shape}"
+        )
     activation = config.get("activation")
     if activation not in (None, "linear"):
-        raise ValueError(f"config: activation {activation!r} is not part of the convolution; apply it after the module, or use 'linear'")
+        raise ValueError(
+            f"config: activation {activation!r} is not part of the convolution; apply it after the module, or use 'linear'"
+        )
     if config.get("groups", 1) != 1:
         raise ValueError(f"config: groups must be 1 for a Keras transposed convolution; got {config.get('groups')!r}")
     padding = str(config.get("padding", "valid")).lower()
@@ -88,7 +94,9 @@ def from_keras(config: Mapping[str, object], weights: Sequence[np.ndarray]) -> _
         module_padding: object = "same"
         module_output_padding: tuple[int, ...] = (0,) * ndim
     else:
-        axes = [_keras_axis(padding, k, s, d, op) for k, s, d, op in zip(kernel_size, strides, dilation, output_padding)]
+        axes = [
+            _keras_axis(padding, k, s, d, op) for k, s, d, op in zip(kernel_size, strides, dilation, output_padding)
+        ]
         module_padding = tuple(pads for pads, _ in axes)
         module_output_padding = tuple(op for _, op in axes)
 

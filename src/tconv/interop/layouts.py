@@ -55,9 +55,7 @@ def _layout(name: object, argument: str, transposed: bool) -> tuple[str, bool]:
     return (transposed_order, flipped) if transposed else (forward_order, False)
 
 
-def convert_weight(
-    weight: Union[torch.Tensor, np.ndarray], src: str, dst: str, *, transposed: bool
-) -> torch.Tensor:
+def convert_weight(weight: Union[torch.Tensor, np.ndarray], src: str, dst: str, *, transposed: bool) -> torch.Tensor:
     """Convert a convolution weight from one framework's layout to another's.
 
     Args:

@@ -14,9 +14,13 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
-
 #: Each floating dtype's integer of the same size (its bits, reinterpreted).
-SAME_SIZE = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32: torch.int32, torch.float64: torch.int64}
+SAME_SIZE = {
+    torch.float16: torch.int16,
+    torch.bfloat16: torch.int16,
+    torch.float32: torch.int32,
+    torch.float64: torch.int64,
+}
 #: The integer word holding a block row's samples, by its size in bytes.
 WORDS = {4: torch.int32, 8: torch.int64}
 
@@ -50,7 +54,11 @@ def words(planes: Sequence[torch.Tensor]) -> torch.Tensor:
     return packed
 
 
-def interleaved(plane: Callable[[tuple[int, ...]], torch.Tensor], strides: Sequence[int], join: Callable[[list[torch.Tensor]], torch.Tensor]) -> torch.Tensor:
+def interleaved(
+    plane: Callable[[tuple[int, ...]], torch.Tensor],
+    strides: Sequence[int],
+    join: Callable[[list[torch.Tensor]], torch.Tensor],
+) -> torch.Tensor:
     """The planes ``plane(residues)`` ``(N, g, C, t1, …, td)``, one per residue of ``strides``,
     arranged ``(N, g, C, t1, s1, …, td)`` + what ``join`` (:func:`words`, or a stack on a new last
     axis) makes of the innermost axis's planes: read in order, the output's samples."""

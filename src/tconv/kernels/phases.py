@@ -38,14 +38,20 @@ def tap_product(w: torch.Tensor, taps: torch.Tensor, kernel: Sequence[int]) -> t
     return torch.matmul(w.reshape(groups, 1, -1, taps.shape[1]), taps).reshape(-1, in_per_group, *kernel)
 
 
-def phase_taps(axes: Sequence[Polyphase], kernel: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def phase_taps(
+    axes: Sequence[Polyphase], kernel: tuple[int, ...], dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
     """``(S, prod kernel, prod taps)``: 1 where phase ``s``'s slot takes kernel tap ``k``."""
     return _phase_taps(tuple(axis.tap_of for axis in axes), kernel, dtype, device)
 
 
 @functools.lru_cache(maxsize=256)
-def _phase_taps(tables: tuple[tuple[tuple[int, ...], ...], ...], kernel: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    taps = torch.zeros(*(len(table) for table in tables), math.prod(kernel), *(len(table[0]) for table in tables), dtype=torch.float64)
+def _phase_taps(
+    tables: tuple[tuple[tuple[int, ...], ...], ...], kernel: tuple[int, ...], dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    taps = torch.zeros(
+        *(len(table) for table in tables), math.prod(kernel), *(len(table[0]) for table in tables), dtype=torch.float64
+    )
     for phase in itertools.product(*(range(len(table)) for table in tables)):
         for slot in itertools.product(*(range(len(table[0])) for table in tables)):
             tap = [table[r][v] for table, r, v in zip(tables, phase, slot)]
@@ -61,7 +67,9 @@ def conv_axis(axis: Polyphase) -> tuple[int, int, int]:
     return max(0, -axis.pad_begin), max(0, -axis.pad_end), max(axis.pad_begin, axis.pad_end, 0)
 
 
-def residue_rows(axes: Sequence[Polyphase], firsts: Sequence[int]) -> dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, ...]]]:
+def residue_rows(
+    axes: Sequence[Polyphase], firsts: Sequence[int]
+) -> dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, ...]]]:
     """Per output residue ``(j % stride per axis)``: its phase and the convolution row of its
     first sample (``firsts``: per axis the row of ``first_row``)."""
     per_axis = []
@@ -78,8 +86,13 @@ def residue_rows(axes: Sequence[Polyphase], firsts: Sequence[int]) -> dict[tuple
 
 
 def convolve(
-    input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
-    geometry: Sequence[tuple[int, int, int]], groups: int, *, channels_last: bool,
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor],
+    geometry: Sequence[tuple[int, int, int]],
+    groups: int,
+    *,
+    channels_last: bool,
 ) -> torch.Tensor:
     """The stride-1 convolution of ``input`` cropped and padded per axis as ``geometry`` says
     (:func:`conv_axis`'s triples)."""

@@ -66,7 +66,13 @@ class _ConvLikeNd(nn.Module):
         self.groups = groups
         self.padding_mode = padding_mode
         self.algorithm = algorithm
-        _add_parameters(self, (out_channels, in_channels // groups, *self.kernel_size), out_channels if bias else None, device, dtype)
+        _add_parameters(
+            self,
+            (out_channels, in_channels // groups, *self.kernel_size),
+            out_channels if bias else None,
+            device,
+            dtype,
+        )
 
     def reset_parameters(self) -> None:
         """PyTorch's initialisation of a convolution."""
@@ -115,7 +121,9 @@ def _check_channels(in_channels: int, out_channels: int, groups: int) -> None:
         )
 
 
-def _add_parameters(module: nn.Module, weight_shape: tuple[int, ...], bias_size: Optional[int], device: object, dtype: object) -> None:
+def _add_parameters(
+    module: nn.Module, weight_shape: tuple[int, ...], bias_size: Optional[int], device: object, dtype: object
+) -> None:
     """``weight`` and ``bias`` (None when ``bias_size`` is), initialised by ``reset_parameters``."""
     factory = {"device": device, "dtype": dtype}
     module.weight = nn.Parameter(torch.empty(weight_shape, **factory))

@@ -6,9 +6,9 @@ from typing import Optional
 
 import torch
 
+from ..core.plan import per_axis
 from ..custom.functional import custom_conv
 from ..custom.plan import COMBINES, REDUCES, check_function, check_max_memory
-from ..core.plan import per_axis
 from .base import _ConvLikeNd
 
 
@@ -37,8 +37,18 @@ class _CustomConvNd(_ConvLikeNd):
         check_function(reduce, "reduce", REDUCES, default="sum")
         check_max_memory(max_memory)
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device,
-            dtype, algorithm,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+            algorithm,
         )
         self.stride = stride
         self.combine = combine

@@ -8,9 +8,9 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
+from ..core.plan import per_axis
 from ..fused.functional import conv_pool, upsample_conv
 from ..fused.plan import check_mode, parse_scale_factor
-from ..core.plan import per_axis
 from .base import TORCH_AVG_POOL, TORCH_CONV, _check_plain, _ConvLikeNd, _sharing
 
 
@@ -36,8 +36,18 @@ class _UpsampleConvNd(_ConvLikeNd):
         check_mode(mode, align_corners, self.ndim)
         parse_scale_factor(scale_factor, self.ndim)
         super().__init__(
-            in_channels, out_channels, kernel_size, (1,) * self.ndim, padding, dilation, groups, bias, padding_mode,
-            device, dtype, algorithm,
+            in_channels,
+            out_channels,
+            kernel_size,
+            (1,) * self.ndim,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+            algorithm,
         )
         # as given (2.0 from nn.Upsample stays 2.0), lists as tuples
         self.scale_factor = tuple(scale_factor) if isinstance(scale_factor, Sequence) else scale_factor
@@ -85,7 +95,11 @@ class _UpsampleConvNd(_ConvLikeNd):
             raise ValueError(f"conv: the convolution after an upsampling must have stride 1; got stride={conv.stride}")
         # integer factors only (checked by the constructor): recompute_scale_factor changes nothing then
         return _sharing(
-            cls, conv, padding_mode=conv.padding_mode, scale_factor=upsample.scale_factor, mode=upsample.mode,
+            cls,
+            conv,
+            padding_mode=conv.padding_mode,
+            scale_factor=upsample.scale_factor,
+            mode=upsample.mode,
             align_corners=upsample.align_corners,
         )
 
@@ -120,8 +134,18 @@ class _ConvPoolNd(_ConvLikeNd):
         stride = per_axis(stride, self.ndim, "stride", minimum=1)
         pool_size = per_axis(pool_size, self.ndim, "pool_size", minimum=1)
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device,
-            dtype, algorithm,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+            algorithm,
         )
         self.stride = stride
         self.pool_size = pool_size
@@ -224,7 +248,6 @@ class ConvPool3d(_ConvPoolNd):
     ``nn.Conv3d``'s parameters. See :func:`tconv.conv_pool3d`."""
 
     ndim = 3
-
 
 
 UPSAMPLE_CONV = {1: UpsampleConv1d, 2: UpsampleConv2d, 3: UpsampleConv3d}

@@ -113,7 +113,6 @@ class _ConvTransposeNd(nn.Module):
         return text
 
 
-
 class ConvTranspose1d(_ConvTransposeNd):
     """Drop-in :class:`torch.nn.ConvTranspose1d` with tconv's padding vocabulary. See
     :func:`tconv.conv_transpose1d`."""

@@ -13,7 +13,11 @@ from .plan import ConvTransposePlan, plan_conv_transpose
 
 #: The transposed convolutions' way in (:class:`tconv.core.entry.Op`).
 CONV_TRANSPOSE = entry.Op(
-    "conv_transpose", DISPATCHER, plan_conv_transpose, "(in_channels, out_channels // groups, *kernel_size)", complex=True
+    "conv_transpose",
+    DISPATCHER,
+    plan_conv_transpose,
+    "(in_channels, out_channels // groups, *kernel_size)",
+    complex=True,
 )
 
 
@@ -32,7 +36,11 @@ def plan_for(
     """The plan of a batched call with these tensors (shapes, dtype, device and layout); plans
     are cached per distinct call."""
     arguments = dict(
-        stride=stride, padding=padding, output_padding=output_padding, groups=groups, dilation=dilation,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        groups=groups,
+        dilation=dilation,
         output_size=output_size,
     )
     return entry.plan_call(plan_conv_transpose, input, weight, bias, arguments)
@@ -54,7 +62,11 @@ def conv_transpose(
 ) -> torch.Tensor:
     """A transposed convolution with ``ndim`` spatial axes; see :func:`conv_transpose2d`."""
     arguments = dict(
-        stride=stride, padding=padding, output_padding=output_padding, groups=groups, dilation=dilation,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        groups=groups,
+        dilation=dilation,
         output_size=output_size,
     )
     return CONV_TRANSPOSE(ndim, input, weight, bias, algorithm, arguments)
@@ -94,7 +106,17 @@ def conv_transpose1d(
     output ``(N, Cout, Lout)`` or ``(Cout, Lout)``.
     """
     return conv_transpose(
-        1, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size, algorithm=algorithm
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size=output_size,
+        algorithm=algorithm,
     )
 
 
@@ -145,7 +167,17 @@ def conv_transpose2d(
         TypeError: a non-tensor, a non-floating dtype, or operands of different dtypes.
     """
     return conv_transpose(
-        2, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size, algorithm=algorithm
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size=output_size,
+        algorithm=algorithm,
     )
 
 
@@ -168,16 +200,46 @@ def conv_transpose3d(
     Shapes: input ``(N, Cin, D, H, W)`` or ``(Cin, D, H, W)``; weight ``(Cin, Cout // groups, kD, kH, kW)``.
     """
     return conv_transpose(
-        3, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size=output_size, algorithm=algorithm
+        3,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size=output_size,
+        algorithm=algorithm,
     )
 
 
 @entry.public(CONV_TRANSPOSE, None)
 def _conv_transpose_any(
-    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1, *, output_size=None,
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups=1,
+    dilation=1,
+    *,
+    output_size=None,
     algorithm="auto",
 ):
     """:func:`conv_transpose2d`'s arguments for any number of spatial axes (read from the weight)."""
     ndim = weight.dim() - 2 if isinstance(weight, torch.Tensor) else 0
-    return conv_transpose(ndim, input, weight, bias, stride, padding, output_padding, groups, dilation,
-                          output_size=output_size, algorithm=algorithm)
+    return conv_transpose(
+        ndim,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        output_size=output_size,
+        algorithm=algorithm,
+    )

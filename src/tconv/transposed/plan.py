@@ -106,14 +106,20 @@ def plan_conv_transpose(
     """
     ndim = len(weight_shape) - 2
     if ndim < 1:
-        raise ValueError(f"weight: expected (in_channels, out_channels // groups, *kernel_size); got shape {tuple(weight_shape)}")
+        raise ValueError(
+            f"weight: expected (in_channels, out_channels // groups, *kernel_size); got shape {tuple(weight_shape)}"
+        )
     if len(input_shape) != ndim + 2:
-        raise ValueError(f"input: expected {ndim + 2} dimensions (N, C, *spatial) for a {ndim}-d weight; got shape {tuple(input_shape)}")
+        raise ValueError(
+            f"input: expected {ndim + 2} dimensions (N, C, *spatial) for a {ndim}-d weight; got shape {tuple(input_shape)}"
+        )
     groups = check_groups(groups)
     batch, in_channels, *input_size = (int(v) for v in input_shape)
     weight_in, out_per_group, *kernel_size = (int(v) for v in weight_shape)
     if in_channels != weight_in:
-        raise ValueError(f"input: has {in_channels} channels but weight expects {weight_in} (weight.shape[0] = in_channels)")
+        raise ValueError(
+            f"input: has {in_channels} channels but weight expects {weight_in} (weight.shape[0] = in_channels)"
+        )
     if in_channels % groups:
         raise ValueError(f"groups: in_channels ({in_channels}) must be divisible by groups ({groups})")
     if min(kernel_size) < 1 or out_per_group < 1:
@@ -165,10 +171,14 @@ def _output_size(output_size: object, ndim: int, batch: int, channels: int) -> t
     if isinstance(output_size, torch.Size):
         output_size = tuple(output_size)
     if not isinstance(output_size, Sequence) or isinstance(output_size, str):
-        raise TypeError(f"output_size: expected a sequence of {ndim} ints (or {ndim + 2} with N and C); got {output_size!r}")
+        raise TypeError(
+            f"output_size: expected a sequence of {ndim} ints (or {ndim + 2} with N and C); got {output_size!r}"
+        )
     sizes = list(output_size)
     if len(sizes) == ndim + 2:
         sizes = sizes[2:]
     if len(sizes) != ndim:
-        raise ValueError(f"output_size: expected {ndim} spatial sizes (or {ndim + 2} with N and C); got {output_size!r}")
+        raise ValueError(
+            f"output_size: expected {ndim} spatial sizes (or {ndim + 2} with N and C); got {output_size!r}"
+        )
     return per_axis(tuple(sizes), ndim, "output_size", minimum=1)

@@ -40,7 +40,12 @@ def preference(plan: ConvTransposePlan) -> tuple[str, ...]:
         return (*_DEFAULT, "subpixel_compiled")
     if not blocks_apart:
         strided = any(stride > 1 for stride in plan.stride)
-        if plan.groups == 1 and not plan.requires_grad and strided and extra_work(plan) <= (1.15 if plan.lean else 1.07):
+        if (
+            plan.groups == 1
+            and not plan.requires_grad
+            and strided
+            and extra_work(plan) <= (1.15 if plan.lean else 1.07)
+        ):
             return ("subpixel_compiled", *_DEFAULT)
         return (*_DEFAULT, "subpixel_compiled")
     dense = plan.in_channels > plan.groups

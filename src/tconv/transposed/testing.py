@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import torch
 
 from ..core.geometry import Pads, full_length, legal_output_sizes, parse_padding
-from ..core.testing import TOLERANCE, FamilyTests, error_against_reference, relative_error
+from ..core.testing import FamilyTests, error_against_reference
 from . import DISPATCHER, functional
 from .reference import conv_transpose_reference, reference_dtype
+
 
 @dataclass(frozen=True)
 class Case:
@@ -42,7 +43,10 @@ class Case:
     ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
         """Random ``(input, weight, bias)`` of this case (standard normal, then cast to ``dtype``)."""
         generator = torch.Generator().manual_seed(seed)
-        draw = lambda *shape: torch.randn(*shape, generator=generator, dtype=torch.float64).to(device=device, dtype=dtype)  # noqa: E731
+
+        def draw(*shape):
+            return torch.randn(*shape, generator=generator, dtype=torch.float64).to(device=device, dtype=dtype)
+
         x, w = draw(*self.input_shape), draw(*self.weight_shape)
         b = draw(self.weight_shape[1] * self.kwargs.get("groups", 1)) if self.bias else None
         if channels_last and self.ndim in (2, 3):
@@ -148,7 +152,9 @@ def compare_with_reference(
     def reference(x, w, b):
         return conv_transpose_reference(functional.plan_for(x, w, b, **case.kwargs), x, w, b)
 
-    return error_against_reference(run, reference, tensors, reference_dtype(dtype), seed=seed, gradients=gradients, label=f"{algorithm} on {case}")
+    return error_against_reference(
+        run, reference, tensors, reference_dtype(dtype), seed=seed, gradients=gradients, label=f"{algorithm} on {case}"
+    )
 
 
 #: The family's testing vocabulary (:class:`tconv.core.testing.FamilyTests`); ``tconv check``

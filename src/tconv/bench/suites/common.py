@@ -10,15 +10,13 @@ from functools import partial
 from typing import Callable, Mapping, Sequence, Union
 
 import torch
-import torch.nn.functional as F
 
 from ... import custom, fused, transposed
-from ...transposed import functional
 from ...custom.functional import custom_conv, explain_custom
 from ...fused.functional import explain_fused
 from ...fused.functional import fused as run_fused
+from ...transposed import functional
 from ..harness import Method, Settings
-
 
 
 @dataclass(frozen=True)

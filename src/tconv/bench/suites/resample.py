@@ -9,10 +9,9 @@ from typing import Union
 import torch
 import torch.nn.functional as F
 
-from ..harness import Method, RowRun, Settings, Suite
 from ...kernels.ops import AVG_POOL, CONV, CONV_TRANSPOSE
+from ..harness import Method, RowRun, Settings, Suite
 from .common import LabelledRow, _fused
-
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ backward recomputes it (see :mod:`.kernel`).
 
 from __future__ import annotations
 
-from .kernel import Kernels, PatchAlgorithm
 from ..plan import CustomPlan
+from .kernel import Kernels, PatchAlgorithm
 
 
 class Chunked(PatchAlgorithm):

@@ -14,9 +14,9 @@ import functools
 from torch import Tensor
 
 from ...core import compiling
+from ..plan import Chunk, CustomPlan
 from . import kernel
 from .kernel import Kernels, PatchAlgorithm
-from ..plan import Chunk, CustomPlan
 
 #: Reduce presets whose compiled backward stores a tensor of the expanded size (inductor keeps
 #: logsumexp's softmax weights for its two reductions, measured): they keep the plan's chunks.

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Optional
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from ...core.algorithm import Algorithm
 from ...kernels.ops import CONV
 from ..plan import CustomPlan
+
 
 class Conv(Algorithm[CustomPlan]):
     name = "conv"
@@ -25,7 +25,9 @@ class Conv(Algorithm[CustomPlan]):
     def why_not(self, plan: CustomPlan) -> list[str]:
         reasons = super().why_not(plan)
         if not plan.linear:
-            reasons.append(f"combine {plan.combine!r} with reduce {plan.reduce!r} is not a linear convolution (mul, add or sub with sum or mean)")
+            reasons.append(
+                f"combine {plan.combine!r} with reduce {plan.reduce!r} is not a linear convolution (mul, add or sub with sum or mean)"
+            )
         return reasons
 
     def run(self, plan: CustomPlan, input: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
@@ -36,7 +38,9 @@ class Conv(Algorithm[CustomPlan]):
             padding = 0
         conv = CONV[plan.ndim]
         if plan.combine == "mul" and plan.reduce == "sum":  # F.convNd itself, bias included: bit-identical
-            return conv(input, weight, bias, plan.stride, padding, plan.dilation, plan.groups).contiguous(memory_format=plan.memory_format)
+            return conv(input, weight, bias, plan.stride, padding, plan.dilation, plan.groups).contiguous(
+                memory_format=plan.memory_format
+            )
         if plan.combine == "mul":
             y = conv(input, weight, None, plan.stride, padding, plan.dilation, plan.groups)
         else:

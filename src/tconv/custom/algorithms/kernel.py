@@ -19,7 +19,7 @@ stays within the plan's budget both ways. :class:`PatchAlgorithm` is what the ``
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Optional
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -62,7 +62,9 @@ def forward(plan: CustomPlan, v: Tensor, w: Tensor) -> Tensor:
     expected = torch.broadcast_shapes(v.shape, w.shape)
     if not isinstance(t, Tensor) or t.shape != expected:
         got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
-        raise ValueError(f"combine: must return a tensor of the broadcast shape of its arguments {tuple(expected)}; got {got}")
+        raise ValueError(
+            f"combine: must return a tensor of the broadcast shape of its arguments {tuple(expected)}; got {got}"
+        )
     window = tuple(range(-plan.ndim - 1, 0))  # the (tap, channel) dimensions
     if isinstance(plan.reduce, str):  # over the dimensions themselves: compiled loops index them directly
         return REDUCE[plan.reduce].value(t, window)
@@ -156,7 +158,9 @@ class CustomConvFunction(torch.autograd.Function):
         gw = torch.zeros_like(w) if ctx.needs_input_grad[1] else None
         for chunk in kernels.chunks(xp.element_size()):
             read, write = _slices(plan, chunk)
-            gv, gw_chunk = kernels.backward(xp[read], w[:, slice(*chunk.channels)].contiguous(), out[write], g[write].contiguous())
+            gv, gw_chunk = kernels.backward(
+                xp[read], w[:, slice(*chunk.channels)].contiguous(), out[write], g[write].contiguous()
+            )
             if gxp is not None:
                 fold(gxp[read], gv, plan)
             if gw is not None:

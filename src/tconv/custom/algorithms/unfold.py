@@ -23,7 +23,9 @@ from ..presets import COMBINE, REDUCE
 
 class Unfold(Algorithm[CustomPlan]):
     name = "unfold"
-    description = "the unfold-expand recipe: the whole expanded tensor at once, autograd through it (runs only when forced)"
+    description = (
+        "the unfold-expand recipe: the whole expanded tensor at once, autograd through it (runs only when forced)"
+    )
     auto = False
 
     def run(self, plan: CustomPlan, input: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:

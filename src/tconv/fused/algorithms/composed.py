@@ -39,13 +39,19 @@ class Composed(Algorithm[FusedPlan]):
                 )
         return reasons + unsure_nearest(plan)
 
-    def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    def run(
+        self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         # the strips convolve the exact padded signal: with the conv kernel after upsampling, with
         # the composed kernel (the pooling included) otherwise
         if plan.op == "upsample_conv":
             conv = dict(weight=weight, stride=[1] * plan.ndim, dilation=[axis.dilation for axis in plan.axes])
         else:
-            conv = dict(weight=composed_weight(plan, weight), stride=[axis.stride * axis.pool for axis in plan.axes], dilation=[1] * plan.ndim)
+            conv = dict(
+                weight=composed_weight(plan, weight),
+                stride=[axis.stride * axis.pool for axis in plan.axes],
+                dilation=[1] * plan.ndim,
+            )
         out = self._bulk(plan, input, conv["weight"], bias)
         for a, axis in enumerate(plan.axes):
             count = max(axis.strips)
@@ -65,7 +71,9 @@ class Composed(Algorithm[FusedPlan]):
                 out.narrow(2 + a, first, count).copy_(strip)
         return out
 
-    def _bulk(self, plan: FusedPlan, input: torch.Tensor, kernel: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    def _bulk(
+        self, plan: FusedPlan, input: torch.Tensor, kernel: torch.Tensor, bias: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         """The composed convolution's outputs, zero where it computes none (the strips fill those);
         ``kernel`` is the conv kernel when upsampling, the composed kernel when pooling."""
         if plan.op == "upsample_conv":
@@ -90,7 +98,9 @@ class Composed(Algorithm[FusedPlan]):
             out = F.pad(out, missing)
         return out.contiguous(memory_format=plan.memory_format)
 
-    def transposed(self, plan: FusedPlan, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    def transposed(
+        self, plan: FusedPlan, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         """The core (upsampling): the composed kernel's transposed convolution of the extended
         input ``x``, by the transposed family's choice of algorithm (autotuned on the composed
         kernel where autotuning is on), given the kernel as the conv kernel's spread

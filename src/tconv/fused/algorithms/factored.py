@@ -55,7 +55,9 @@ class Factored(Composed):
                     )
         return reasons
 
-    def transposed(self, plan: FusedPlan, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    def transposed(
+        self, plan: FusedPlan, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         core = plan.core
         taps, _ = _factoring(plan)
         w = computing(weight)
@@ -141,7 +143,9 @@ def _factoring(plan: FusedPlan) -> tuple[torch.Tensor, tuple[tuple[tuple[float, 
     phases, then the innermost kernel tap), and the sums' coefficients ``[phase][kernel tap][phase
     tap]`` of the innermost axis."""
     core = plan.core
-    per_axis = [_axis_phases(axis, phases, kernel) for axis, phases, kernel in zip(plan.axes, core.phases, core.kernel_size)]
+    per_axis = [
+        _axis_phases(axis, phases, kernel) for axis, phases, kernel in zip(plan.axes, core.phases, core.kernel_size)
+    ]
     innermost = torch.eye(plan.axes[-1].kernel, dtype=torch.float64).unsqueeze(-1)  # each kernel tap its own block
     taps = functools.reduce(_kron, [*per_axis[:-1], innermost])
     return taps, tuple(tuple(tuple(row) for row in phase) for phase in per_axis[-1].tolist())

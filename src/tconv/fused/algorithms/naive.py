@@ -22,7 +22,9 @@ class Naive(Algorithm[FusedPlan]):
     name = "naive"
     description = "F.interpolate (or not), the padding, F.convNd, F.avg_poolNd (or not): the plain composition"
 
-    def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    def run(
+        self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         axes = plan.axes
         x = input
         if plan.op == "upsample_conv":
@@ -34,7 +36,9 @@ class Naive(Algorithm[FusedPlan]):
             pads = [p for axis in reversed(axes) for p in (axis.pad_begin, axis.pad_end)]
             mode = "constant" if axes[0].padding_mode == "zeros" else axes[0].padding_mode
             x, padding = F.pad(x, pads, mode=mode), 0
-        y = CONV[plan.ndim](x, weight, bias, [axis.stride for axis in axes], padding, [axis.dilation for axis in axes], plan.groups)
+        y = CONV[plan.ndim](
+            x, weight, bias, [axis.stride for axis in axes], padding, [axis.dilation for axis in axes], plan.groups
+        )
         if any(axis.pool > 1 for axis in axes):
             y = AVG_POOL[plan.ndim](y, [axis.pool for axis in axes])
         return y

@@ -41,7 +41,9 @@ class Separable(Algorithm[FusedPlan]):
             reasons.append(f"it is written for 2 spatial axes, not {plan.ndim}")
         return reasons + unsure_nearest(plan)
 
-    def run(self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    def run(
+        self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         height, width = plan.axes
         across = _signal_matrix(width, *width.rows(0, width.output), input.dtype, input.device).T
         rows = weight.transpose(1, 2).flatten(0, 1).unsqueeze(2)  # (Cout * kH, Cin / g, 1, kW)
@@ -75,5 +77,9 @@ def _signal_matrix(axis: FusedAxis, start: int, stop: int, dtype: torch.dtype, d
     the input's samples."""
     indices, weights = axis.sources(start, stop)
     matrix = torch.zeros(stop - start, axis.size, dtype=torch.float64)
-    matrix.scatter_add_(1, torch.tensor(indices).view(stop - start, -1), torch.tensor(weights, dtype=torch.float64).view(stop - start, -1))
+    matrix.scatter_add_(
+        1,
+        torch.tensor(indices).view(stop - start, -1),
+        torch.tensor(weights, dtype=torch.float64).view(stop - start, -1),
+    )
     return matrix.to(dtype=dtype, device=device)

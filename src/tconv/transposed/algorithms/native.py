@@ -22,6 +22,7 @@ from ...kernels.ops import CONV_TRANSPOSE
 from ..plan import ConvTransposePlan
 from .base import TransposedAlgorithm
 
+
 def torch_window(window: AxisWindow, stride: int, dilation: int) -> tuple[int, int, int, int, int]:
     """Split a window into PyTorch's ``(padding, output_padding)`` and the rest.
 
@@ -68,7 +69,16 @@ class Native(TransposedAlgorithm):
             out = torch.empty(plan.output_shape, dtype=input.dtype, device=input.device)
             for part, target in zip(input.chunk(2), out.chunk(2)):
                 torch.ops.aten.convolution.out(
-                    part, weight, inner_bias, plan.stride, call.padding, plan.dilation, True, call.output_padding, plan.groups, out=target
+                    part,
+                    weight,
+                    inner_bias,
+                    plan.stride,
+                    call.padding,
+                    plan.dilation,
+                    True,
+                    call.output_padding,
+                    plan.groups,
+                    out=target,
                 )
         else:
             out = CONV_TRANSPOSE[plan.ndim](

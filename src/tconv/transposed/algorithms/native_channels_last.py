@@ -16,7 +16,6 @@ from ..plan import ConvTransposePlan
 from .native import Native
 
 
-
 class NativeChannelsLast(Native):
     name = "native_cl"
     description = "PyTorch's conv_transpose run channels-last, the input and output converted"

@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 
 from ...core.geometry import effective_kernel
+from ...kernels.taps import gather_taps
 from ..plan import ConvTransposePlan
 from .base import TransposedAlgorithm
 from .native import finish_window
-from ...kernels.taps import gather_taps
 
 
 class Nonoverlap(TransposedAlgorithm):
@@ -32,7 +32,9 @@ class Nonoverlap(TransposedAlgorithm):
         reasons = super().why_not(plan)
         for axis, (phase, k, s, d) in enumerate(zip(plan.phases, plan.kernel_size, plan.stride, plan.dilation)):
             if phase.taps > 1:
-                reasons.append(f"kernel blocks overlap on spatial axis {axis}: (kernel - 1) * dilation + 1 = {effective_kernel(k, d)} > stride {s}")
+                reasons.append(
+                    f"kernel blocks overlap on spatial axis {axis}: (kernel - 1) * dilation + 1 = {effective_kernel(k, d)} > stride {s}"
+                )
         return reasons
 
     def run(
@@ -65,7 +67,9 @@ class Nonoverlap(TransposedAlgorithm):
             xm = x.unflatten(1, (groups, in_per_group)).flatten(3).transpose(2, 3)  # (N, g, R, Cin/g)
             products = torch.matmul(xm, block.flatten(2))  # (N, g, R, Cout/g * S)
             if bias is not None:
-                products = products + bias.view(groups, 1, out_per_group, 1).expand(-1, -1, -1, products.shape[-1] // out_per_group).flatten(2)
+                products = products + bias.view(groups, 1, out_per_group, 1).expand(
+                    -1, -1, -1, products.shape[-1] // out_per_group
+                ).flatten(2)
             blocks = products.reshape(x.shape[0], groups, *rows, out_per_group, *strides)
             # (N, g, r1..rd, Cout/g, s1..sd) -> logical block dims
             logical = [0, 1, 2 + ndim, *[d for a in range(ndim) for d in (2 + a, 3 + ndim + a)]]
@@ -96,11 +100,15 @@ def block_input(plan: ConvTransposePlan, input: torch.Tensor) -> torch.Tensor:
 def block_weight(plan: ConvTransposePlan, weight: torch.Tensor) -> torch.Tensor:
     """The block weight ``(g, Cin/g, Cout/g, s1, …, sd)``: phase ``r`` of each axis takes its one tap."""
     groups, axes = plan.groups, plan.phases
-    if all(axis.tap_of == tuple((r,) for r in range(axis.stride)) for axis in axes):  # kernel = stride: the weight itself
+    if all(
+        axis.tap_of == tuple((r,) for r in range(axis.stride)) for axis in axes
+    ):  # kernel = stride: the weight itself
         block = weight
     else:
         block = gather_taps(weight, [axis.tap_of for axis in axes])
-    return block.reshape(groups, plan.in_channels // groups, plan.out_channels // groups, *(axis.stride for axis in axes))
+    return block.reshape(
+        groups, plan.in_channels // groups, plan.out_channels // groups, *(axis.stride for axis in axes)
+    )
 
 
 def crop_to_window(plan: ConvTransposePlan, out: torch.Tensor) -> torch.Tensor:

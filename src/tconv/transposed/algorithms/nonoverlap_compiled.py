@@ -22,9 +22,9 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from ...core import compiling
+from ...kernels.packing import pack, packing_reasons, unpack
 from ..plan import ConvTransposePlan
 from .nonoverlap import Nonoverlap, block_input, block_weight, crop_to_window
-from ...kernels.packing import pack, packing_reasons, unpack
 
 
 def _interleave(rows: Sequence[int], strides: Sequence[int]) -> list[int]:
@@ -82,7 +82,9 @@ def backward(grad: torch.Tensor, x: torch.Tensor, block: torch.Tensor, *, with_b
     return (*grads, planes.sum([0, *row_dims, *stride_dims]).flatten().to(dtype)) if with_bias else grads
 
 
-def compiled_forward(plan: ConvTransposePlan, x: torch.Tensor, block: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+def compiled_forward(
+    plan: ConvTransposePlan, x: torch.Tensor, block: torch.Tensor, bias: Optional[torch.Tensor]
+) -> torch.Tensor:
     if bias is None:  # the traced function takes exactly the tensors it is given
         return compiling.run(plan, "forward", functools.partial(forward, bias=None), x, block)
     return compiling.run(plan, "forward", forward, x, block, bias)
@@ -90,7 +92,9 @@ def compiled_forward(plan: ConvTransposePlan, x: torch.Tensor, block: torch.Tens
 
 class _Blocks(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, plan: ConvTransposePlan, x: torch.Tensor, block: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    def forward(
+        ctx, plan: ConvTransposePlan, x: torch.Tensor, block: torch.Tensor, bias: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         ctx.plan, ctx.has_bias = plan, bias is not None
         ctx.save_for_backward(x, block)
         return compiled_forward(plan, x, block, bias)
@@ -100,13 +104,17 @@ class _Blocks(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         x, block = ctx.saved_tensors
         function = functools.partial(backward, with_bias=ctx.has_bias)
-        grad_x, grad_block, *grad_bias = compiling.run(ctx.plan, f"backward, bias {ctx.has_bias}", function, grad.contiguous(), x, block)
+        grad_x, grad_block, *grad_bias = compiling.run(
+            ctx.plan, f"backward, bias {ctx.has_bias}", function, grad.contiguous(), x, block
+        )
         return None, grad_x, grad_block, *(grad_bias or [None])
 
 
 class NonoverlapCompiled(Nonoverlap):
     name = "nonoverlap_compiled"
-    description = "kernel <= stride, channels-first: compiled loops that pack each block row's samples into integer words"
+    description = (
+        "kernel <= stride, channels-first: compiled loops that pack each block row's samples into integer words"
+    )
     device_types = frozenset({"cpu"})  # inductor's GPU code was never measured here
     compiles = True
 

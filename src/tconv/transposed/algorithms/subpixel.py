@@ -51,7 +51,11 @@ class Subpixel(TransposedAlgorithm):
         return self.run_phases(plan, input, phase_weight(weight, plan.phases, plan.groups), bias)
 
     def run_spread(
-        self, plan: ConvTransposePlan, input: torch.Tensor, conv_weight: torch.Tensor, spread: torch.Tensor,
+        self,
+        plan: ConvTransposePlan,
+        input: torch.Tensor,
+        conv_weight: torch.Tensor,
+        spread: torch.Tensor,
         bias: Optional[torch.Tensor],
     ) -> torch.Tensor:
         """The spread folded into the phase weight (:func:`folded_phase_weight`): no kernel built."""
@@ -74,9 +78,14 @@ class Subpixel(TransposedAlgorithm):
             samples = [axis.phase_samples(r) for axis, r in zip(axes, phase)]
             if any(count == 0 for _, _, count in samples):
                 continue
-            target = tuple(slice(first, first + (count - 1) * axis.stride + 1, axis.stride) for (first, _, count), axis in zip(samples, axes))
+            target = tuple(
+                slice(first, first + (count - 1) * axis.stride + 1, axis.stride)
+                for (first, _, count), axis in zip(samples, axes)
+            )
             source = tuple(slice(row, row + count) for _, row, count in samples)
-            grouped[(slice(None), slice(None), slice(None), *target)] = y[(slice(None), slice(None), *phase, slice(None), *source)]
+            grouped[(slice(None), slice(None), slice(None), *target)] = y[
+                (slice(None), slice(None), *phase, slice(None), *source)
+            ]
         return out
 
 
@@ -92,7 +101,12 @@ def extra_work(plan: ConvTransposePlan) -> float:
 
 
 def phase_conv(
-    plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], *, channels_last: bool
+    plan: ConvTransposePlan,
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor],
+    *,
+    channels_last: bool,
 ) -> tuple[torch.Tensor, list[int]]:
     """Every phase as one convolution with the phase weight ``weight`` (:func:`phase_weight`):
     ``(N, g * S * Cout/g, ...)``, channels ordered ``(group, phase..., channel)``, and per axis the
@@ -104,5 +118,3 @@ def phase_conv(
     conv_bias = None if bias is None else bias.view(groups, 1, out_per_group).expand(-1, phase_count, -1).reshape(-1)
     y = convolve(input, weight, conv_bias, geometry, plan.groups, channels_last=channels_last)
     return y, [pad - max(axis.pad_begin, 0) for axis, (_, _, pad) in zip(plan.phases, geometry)]
-
-

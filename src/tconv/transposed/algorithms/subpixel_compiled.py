@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -49,7 +49,9 @@ def depth_to_space(y: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[int
     return interleaved(plane, strides, words).contiguous()
 
 
-def space_to_depth(grad: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[int], conv_size: tuple[int, ...]) -> torch.Tensor:
+def space_to_depth(
+    grad: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[int], conv_size: tuple[int, ...]
+) -> torch.Tensor:
     """The bits of the gradient of :func:`depth_to_space`'s ``y`` (zero on rows it does not read)
     from the words of the output's gradient."""
     strides, counts = _blocks(plan)
@@ -57,7 +59,9 @@ def space_to_depth(grad: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[
     by_phase = {}
     for residues, (phase, row) in residue_rows(plan.phases, firsts).items():
         part = planes[(slice(None),) * 3 + tuple(index for q in residues for index in (slice(None), q))]
-        zeros = [e for r, t, size in reversed(list(zip(row, counts, conv_size))) for e in (r, size - r - t)]  # F.pad's order
+        zeros = [
+            e for r, t, size in reversed(list(zip(row, counts, conv_size))) for e in (r, size - r - t)
+        ]  # F.pad's order
         by_phase[phase] = F.pad(part, zeros)
     ordered = [by_phase[phase] for phase in itertools.product(*(range(s) for s in strides))]
     return torch.stack(ordered, dim=2).reshape(grad.shape[0], -1, *conv_size)
@@ -66,7 +70,13 @@ def space_to_depth(grad: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[
 def _words_shape(plan: ConvTransposePlan) -> list[int]:
     """The shape :func:`depth_to_space` returns."""
     strides, counts = _blocks(plan)
-    return [plan.batch, plan.groups, -1, *(size for t, s in zip(counts[:-1], strides[:-1]) for size in (t, s)), counts[-1]]
+    return [
+        plan.batch,
+        plan.groups,
+        -1,
+        *(size for t, s in zip(counts[:-1], strides[:-1]) for size in (t, s)),
+        counts[-1],
+    ]
 
 
 def compiled_depth_to_space(plan: ConvTransposePlan, firsts: list[int], y: torch.Tensor) -> torch.Tensor:
@@ -91,7 +101,9 @@ class _DepthToSpace(torch.autograd.Function):
 
 class SubpixelCompiled(Subpixel):
     name = "subpixel_compiled"
-    description = "subpixel's convolution channels-first, then a compiled depth-to-space packing the innermost phases into words"
+    description = (
+        "subpixel's convolution channels-first, then a compiled depth-to-space packing the innermost phases into words"
+    )
     device_types = frozenset({"cpu"})  # inductor's GPU code was never measured here
     compiles = True
 
@@ -101,7 +113,9 @@ class SubpixelCompiled(Subpixel):
             reasons.append("channels-last input: subpixel already writes its phases as contiguous runs of channels")
         for index, (length, stride) in enumerate(zip(plan.output_size, plan.stride)):
             if length % stride:
-                reasons.append(f"output length {length} on spatial axis {index} is not a multiple of its stride {stride} (whole words only)")
+                reasons.append(
+                    f"output length {length} on spatial axis {index} is not a multiple of its stride {stride} (whole words only)"
+                )
         return reasons + packing_reasons(plan.dtype, plan.stride[-1]) + compiling.why_not(plan, batch=plan.batch)
 
     def run_phases(
