@@ -205,7 +205,8 @@ def test_dilated(case: KerasCase) -> None:
         if reason is None:
             raise
         pytest.skip(
-            f"Keras (TensorFlow backend) cannot run a dilated {LAYERS[case.ndim]} on this device: {reason.group(0).strip()}"
+            f"Keras (TensorFlow backend) cannot run a dilated {LAYERS[case.ndim]} on this device: "
+            f"{reason.group(0).strip()}"
         )
 
 

@@ -100,7 +100,8 @@ def conv_channels(input_shape, weight_shape, groups, tensors) -> tuple[int, tupl
         )
     if len(input_shape) != ndim + 2:
         raise ValueError(
-            f"input: expected {ndim + 2} dimensions (N, C, *spatial) for a {ndim}-d weight; got shape {tuple(input_shape)}"
+            f"input: expected {ndim + 2} dimensions (N, C, *spatial) for a {ndim}-d weight; got shape "
+            f"{tuple(input_shape)}"
         )
     groups = check_groups(groups)
     in_channels, out_channels = int(input_shape[1]), int(weight_shape[0])

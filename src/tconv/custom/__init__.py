@@ -29,11 +29,13 @@ rest of the package::
 from __future__ import annotations
 
 from ..core.dispatch import Dispatcher
+from . import preference
 from .algorithms import FAST
-from .preference import portable, preference
 from .reference import Reference
 
-DISPATCHER = Dispatcher("custom", (*FAST, Reference()), preference, portable, portable_when_compiling=False)
+DISPATCHER = Dispatcher(
+    "custom", (*FAST, Reference()), preference.preference, preference.portable, portable_when_compiling=False
+)
 #: Every algorithm by name.
 ALGORITHMS = DISPATCHER.algorithms
 #: The dispatcher's old name.

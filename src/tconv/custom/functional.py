@@ -8,14 +8,12 @@ import torch
 
 from ..core import entry
 from ..core.dispatch import Choice
-from ..kernels.ops import CONV
+from ..kernels.ops import F_CONV
 from . import DISPATCHER
 from .plan import plan_custom_conv
 
 #: The custom convolutions' way in (:class:`tconv.core.entry.Op`).
-CUSTOM_CONV = entry.Op(
-    "custom_conv", DISPATCHER, plan_custom_conv, "(out_channels, in_channels // groups, *kernel_size)"
-)
+OP = entry.Op("custom_conv", DISPATCHER, plan_custom_conv, "(out_channels, in_channels // groups, *kernel_size)")
 
 
 def custom_conv(
@@ -56,7 +54,7 @@ def custom_conv(
         padding_mode=padding_mode,
         max_memory=max_memory,
     )
-    return CUSTOM_CONV(ndim, input, weight, bias, algorithm, arguments)
+    return OP(ndim, input, weight, bias, algorithm, arguments)
 
 
 def _named(value: object, name: str) -> bool:
@@ -78,7 +76,7 @@ def _torch_conv(ndim: int, input, weight, bias, stride, padding, dilation, group
     if not input.is_floating_point():
         return None
     try:
-        return CONV[ndim](input, weight, bias, stride, padding, dilation, groups)
+        return F_CONV[ndim](input, weight, bias, stride, padding, dilation, groups)
     except (RuntimeError, TypeError, ValueError):
         return None
 
@@ -94,10 +92,10 @@ def explain_custom(
     """Which algorithm :func:`custom_conv2d` (or 1d, 3d, by the weight) runs for these arguments
     (its keyword arguments), and why the others don't; the same as
     ``tconv.explain(tconv.custom_conv2d, input, weight, bias, **arguments)``."""
-    return CUSTOM_CONV.explain(None, input, weight, bias, algorithm, arguments)
+    return OP.explain(None, input, weight, bias, algorithm, arguments)
 
 
-@entry.public(CUSTOM_CONV, 1)
+@entry.public(OP, 1)
 def custom_conv1d(
     input,
     weight,
@@ -131,7 +129,7 @@ def custom_conv1d(
     )
 
 
-@entry.public(CUSTOM_CONV, 2)
+@entry.public(OP, 2)
 def custom_conv2d(
     input,
     weight,
@@ -208,7 +206,7 @@ def custom_conv2d(
     )
 
 
-@entry.public(CUSTOM_CONV, 3)
+@entry.public(OP, 3)
 def custom_conv3d(
     input,
     weight,
@@ -224,7 +222,8 @@ def custom_conv3d(
     max_memory=None,
     algorithm="auto",
 ) -> torch.Tensor:
-    """3-d :func:`custom_conv2d`: input ``(N, Cin, D, H, W)`` or unbatched, weight ``(Cout, Cin // groups, kD, kH, kW)``."""
+    """3-d :func:`custom_conv2d`: input ``(N, Cin, D, H, W)`` or unbatched, weight
+    ``(Cout, Cin // groups, kD, kH, kW)``."""
     return custom_conv(
         3,
         input,

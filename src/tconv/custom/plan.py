@@ -201,15 +201,18 @@ def plan_custom_conv(
     for axis, (n, (begin, end), k, d) in enumerate(zip(sizes, pads, kernel, dilation)):
         if padding_mode == "reflect" and max(begin, end) >= n:
             raise ValueError(
-                f"padding: reflect padding of {max(begin, end)} on spatial axis {axis} must be smaller than the input's size there ({n})"
+                f"padding: reflect padding of {max(begin, end)} on spatial axis {axis} must be smaller than the "
+                f"input's size there ({n})"
             )
         if padding_mode == "circular" and max(begin, end) > n:
             raise ValueError(
-                f"padding: circular padding of {max(begin, end)} on spatial axis {axis} must not exceed the input's size there ({n})"
+                f"padding: circular padding of {max(begin, end)} on spatial axis {axis} must not exceed the input's "
+                f"size there ({n})"
             )
         if conv_output_length(n, k, 1, d, begin, end) < 1:
             raise ValueError(
-                f"weight: the kernel's extent {d * (k - 1) + 1} on spatial axis {axis} is larger than the padded input there ({n + begin + end})"
+                f"weight: the kernel's extent {d * (k - 1) + 1} on spatial axis {axis} is larger than the padded "
+                f"input there ({n + begin + end})"
             )
     return CustomPlan(
         batch=int(input_shape[0]),

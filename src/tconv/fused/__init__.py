@@ -35,11 +35,13 @@ the ``s^d``-times larger intermediate tensor. The family's rooms are those of
 from __future__ import annotations
 
 from ..core.dispatch import Dispatcher
+from . import preference
 from .algorithms import FAST
-from .preference import portable, preference
 from .reference import Reference
 
-DISPATCHER = Dispatcher("fused", (*FAST, Reference()), preference, portable, portable_when_compiling=True)
+DISPATCHER = Dispatcher(
+    "fused", (*FAST, Reference()), preference.preference, preference.portable, portable_when_compiling=True
+)
 #: Every algorithm by name.
 ALGORITHMS = DISPATCHER.algorithms
 #: The dispatcher's old name.

@@ -315,7 +315,8 @@ def conv_pool3d(
     *,
     algorithm="auto",
 ) -> torch.Tensor:
-    """3-d :func:`conv_pool2d`: input ``(N, Cin, D, H, W)`` or unbatched, weight ``(Cout, Cin // groups, kD, kH, kW)``."""
+    """3-d :func:`conv_pool2d`: input ``(N, Cin, D, H, W)`` or unbatched, weight
+    ``(Cout, Cin // groups, kD, kH, kW)``."""
     return conv_pool(
         3, input, weight, bias, stride, padding, dilation, groups, pool_size, padding_mode, algorithm=algorithm
     )

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from numbers import Real
 from typing import Optional, Sequence
 
-from ..core.geometry import AxisWindow, conv_output_length, conv_padding
+from ..core.geometry import AxisWindow, conv_output_length, conv_padding, full_length
 from ..core.plan import TensorFacts, check_padding_mode, conv_channels, per_axis
 from ..transposed.plan import ConvTransposePlan
 
@@ -110,7 +110,7 @@ class FusedAxis:
         first = max(0, -begin)
         if first >= self.output:
             return None
-        full = (self.size + 2 * self.extension - 1) * self.scale + self.composed_kernel
+        full = full_length(self.size + 2 * self.extension, self.composed_kernel, self.scale, 1)
         return first, AxisWindow(full, max(0, begin), self.output - first)
 
     @property
@@ -119,8 +119,9 @@ class FusedAxis:
         if self.upsampling:
             core = self.core_window
             return (0, 0) if core is None else (core[0], core[1].length)
-        span = self.size + 2 * self.pad_begin - self.composed_kernel
-        return 0, 0 if span < 0 else min(span // (self.stride * self.pool) + 1, self.output)
+        step = self.stride * self.pool
+        count = conv_output_length(self.size, self.composed_kernel, step, 1, self.pad_begin, self.pad_begin)
+        return 0, max(0, min(count, self.output))
 
     @property
     def exact_everywhere(self) -> bool:
@@ -393,7 +394,8 @@ def plan_conv_pool(
     for axis_index, axis in enumerate(axes):
         if axis.output < 1:
             raise ValueError(
-                f"pool_size: {axis.pool} on spatial axis {axis_index} is larger than the convolution's output there ({axis.conv_length})"
+                f"pool_size: {axis.pool} on spatial axis {axis_index} is larger than the convolution's output there "
+                f"({axis.conv_length})"
             )
     return FusedPlan("conv_pool", int(input_shape[0]), *channels, axes=axes, **_tensor_facts(tensors))
 
@@ -427,15 +429,18 @@ def _check_axes(axes: tuple[FusedAxis, ...], signals: tuple[int, ...], what: str
         largest = max(axis.pad_begin, axis.pad_end)
         if axis.padding_mode == "reflect" and largest >= signal:
             raise ValueError(
-                f"padding: reflect padding of {largest} on spatial axis {index} must be smaller than {what}'s size there ({signal})"
+                f"padding: reflect padding of {largest} on spatial axis {index} must be smaller than {what}'s size "
+                f"there ({signal})"
             )
         if axis.padding_mode == "circular" and largest > signal:
             raise ValueError(
-                f"padding: circular padding of {largest} on spatial axis {index} must not exceed {what}'s size there ({signal})"
+                f"padding: circular padding of {largest} on spatial axis {index} must not exceed {what}'s size there "
+                f"({signal})"
             )
         if axis.conv_length < 1:
             raise ValueError(
-                f"weight: the kernel's extent {axis.reach + 1} on spatial axis {index} is larger than {what} padded there "
+                f"weight: the kernel's extent {axis.reach + 1} on spatial axis {index} is larger than {what} padded "
+                "there "
                 f"({signal + axis.pad_begin + axis.pad_end})"
             )
 

@@ -11,7 +11,7 @@ from .plan import FusedPlan
 def preference(plan: FusedPlan) -> tuple[str, ...]:
     """The default order, from ``tconv bench --suite resample`` on the 2-core CPU (BENCHMARKS.md).
 
-    * Nearest upsampling where :func:`.factored.preferred` (1-d and 2-d CPU inference, compiling
+    * Nearest upsampling where :func:`.algorithms.factored.preferred` (1-d and 2-d CPU inference, compiling
       on, the innermost axis's channel mixes cut to 0.8 or less, and enough channels and work):
       ``factored`` (2.2-2.7x the plain composition on the benchmark's 2-d rows; 1.08-1.27x
       ``composed`` on compute-bound shapes, 1.13-1.67x where composed's core runs ``native``).

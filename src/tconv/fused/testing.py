@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from ..core.plan import PADDING_MODES
 from ..core.testing import ConvCase, FamilyTests, error_against_reference
-from ..kernels.ops import AVG_POOL, CONV
+from ..kernels.ops import F_AVG_POOL, F_CONV
 from . import DISPATCHER
 from .functional import explain_fused, fused
 from .plan import LINEAR_MODES as LINEAR
@@ -40,7 +40,7 @@ def naive_conv(x, w, b, stride, padding, dilation, groups, padding_mode):
     """``nn.ConvNd``'s forward: a non-"zeros" padding_mode pads explicitly, then convolves unpadded."""
     ndim = w.dim() - 2
     if padding_mode == "zeros":
-        return CONV[ndim](x, w, b, stride, padding, dilation, groups)
+        return F_CONV[ndim](x, w, b, stride, padding, dilation, groups)
     if padding == "same" and any(s != 1 for s in each_axis(stride, ndim)):
         raise ValueError("padding='same' is not supported for strided convolutions")  # as nn.ConvNd
     if padding == "valid":
@@ -51,7 +51,7 @@ def naive_conv(x, w, b, stride, padding, dilation, groups, padding_mode):
     else:
         pads = [(p, p) for p in each_axis(padding, ndim)]
     reversed_padding_repeated_twice = [v for begin_end in reversed(pads) for v in begin_end]
-    return CONV[ndim](F.pad(x, reversed_padding_repeated_twice, mode=padding_mode), w, b, stride, 0, dilation, groups)
+    return F_CONV[ndim](F.pad(x, reversed_padding_repeated_twice, mode=padding_mode), w, b, stride, 0, dilation, groups)
 
 
 def naive(op, x, w, b=None, **kw):
@@ -74,7 +74,7 @@ def naive(op, x, w, b=None, **kw):
         )
         return naive_conv(u, w, b, stride=1, **conv)
     y = naive_conv(x, w, b, stride=kw.get("stride", 1), **conv)
-    return AVG_POOL[ndim](y, kw.get("pool_size", 2))
+    return F_AVG_POOL[ndim](y, kw.get("pool_size", 2))
 
 
 # --------------------------------------------------------------------------------------------

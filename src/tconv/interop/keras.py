@@ -65,7 +65,8 @@ def from_keras(config: Mapping[str, object], weights: Sequence[np.ndarray]) -> _
     activation = config.get("activation")
     if activation not in (None, "linear"):
         raise ValueError(
-            f"config: activation {activation!r} is not part of the convolution; apply it after the module, or use 'linear'"
+            f"config: activation {activation!r} is not part of the convolution; apply it after the module, or use "
+            "'linear'"
         )
     if config.get("groups", 1) != 1:
         raise ValueError(f"config: groups must be 1 for a Keras transposed convolution; got {config.get('groups')!r}")

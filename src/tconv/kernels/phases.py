@@ -19,7 +19,7 @@ import torch
 
 from ..core.geometry import Polyphase
 from ..core.plan import CHANNELS_LAST
-from .ops import CONV
+from .ops import F_CONV
 
 
 def phase_weight(weight: torch.Tensor, axes: tuple[Polyphase, ...], groups: int) -> torch.Tensor:
@@ -62,8 +62,8 @@ def _phase_taps(
 
 
 def conv_axis(axis: Polyphase) -> tuple[int, int, int]:
-    """One axis of :func:`phase_conv`: input rows cropped at the begin and the end (rows no window
-    row needs), and the symmetric padding of the convolution."""
+    """One axis of the phases' convolution (:func:`convolve`): input rows cropped at the begin and
+    the end (rows no window row needs), and the symmetric padding of the convolution."""
     return max(0, -axis.pad_begin), max(0, -axis.pad_end), max(axis.pad_begin, axis.pad_end, 0)
 
 
@@ -102,4 +102,4 @@ def convolve(
             x = x.narrow(dim, crop_begin, x.shape[dim] - crop_begin - crop_end)
     if channels_last:
         x = x.contiguous(memory_format=CHANNELS_LAST[x.dim() - 2])
-    return CONV[x.dim() - 2](x, weight, bias, 1, [pad for _, _, pad in geometry], 1, groups)
+    return F_CONV[x.dim() - 2](x, weight, bias, 1, [pad for _, _, pad in geometry], 1, groups)

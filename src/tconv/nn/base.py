@@ -117,7 +117,8 @@ def _check_channels(in_channels: int, out_channels: int, groups: int) -> None:
             raise ValueError(f"{name}: expected a positive int; got {value!r}")
     if in_channels % groups or out_channels % groups:
         raise ValueError(
-            f"groups: in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible by groups ({groups})"
+            f"groups: in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible by groups "
+            f"({groups})"
         )
 
 

@@ -20,11 +20,13 @@ The fused ops reach this family through it and the algorithms' declared interfac
 from __future__ import annotations
 
 from ..core.dispatch import Choice, Dispatcher, NoAlgorithmError
+from . import preference
 from .algorithms import FAST, TransposedAlgorithm
-from .preference import portable, preference
 from .reference import Reference
 
-DISPATCHER = Dispatcher("transposed", (*FAST, Reference()), preference, portable, portable_when_compiling=True)
+DISPATCHER = Dispatcher(
+    "transposed", (*FAST, Reference()), preference.preference, preference.portable, portable_when_compiling=True
+)
 #: Every algorithm by name.
 ALGORITHMS: dict[str, TransposedAlgorithm] = DISPATCHER.algorithms
 #: The old names of the dispatcher and its methods (``tconv.algorithms.TRANSPOSED``, ``get``, ...).

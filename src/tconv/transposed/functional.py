@@ -12,7 +12,7 @@ from . import DISPATCHER
 from .plan import ConvTransposePlan, plan_conv_transpose
 
 #: The transposed convolutions' way in (:class:`tconv.core.entry.Op`).
-CONV_TRANSPOSE = entry.Op(
+OP = entry.Op(
     "conv_transpose",
     DISPATCHER,
     plan_conv_transpose,
@@ -69,7 +69,7 @@ def conv_transpose(
         dilation=dilation,
         output_size=output_size,
     )
-    return CONV_TRANSPOSE(ndim, input, weight, bias, algorithm, arguments)
+    return OP(ndim, input, weight, bias, algorithm, arguments)
 
 
 def explain(*args: object, **kwargs: object) -> Choice:
@@ -86,7 +86,7 @@ def explain(*args: object, **kwargs: object) -> Choice:
     return entry.explain(_conv_transpose_any, *args, **kwargs)
 
 
-@entry.public(CONV_TRANSPOSE, 1)
+@entry.public(OP, 1)
 def conv_transpose1d(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -120,7 +120,7 @@ def conv_transpose1d(
     )
 
 
-@entry.public(CONV_TRANSPOSE, 2)
+@entry.public(OP, 2)
 def conv_transpose2d(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -181,7 +181,7 @@ def conv_transpose2d(
     )
 
 
-@entry.public(CONV_TRANSPOSE, 3)
+@entry.public(OP, 3)
 def conv_transpose3d(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -214,7 +214,7 @@ def conv_transpose3d(
     )
 
 
-@entry.public(CONV_TRANSPOSE, None)
+@entry.public(OP, None)
 def _conv_transpose_any(
     input,
     weight,

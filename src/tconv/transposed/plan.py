@@ -75,8 +75,8 @@ class ConvTransposePlan(TensorFacts):
         return (
             f"N{self.batch} C{self.in_channels}->{self.out_channels} g{self.groups} i{self.input_size} "
             f"k{self.kernel_size} s{self.stride} d{self.dilation} w{windows} bias{int(self.has_bias)} "
-            f"{str(self.dtype).removeprefix('torch.')} {'cl' if self.channels_last else 'cf'} grad{int(self.requires_grad)}"
-            + (" lean" if self.lean else "")
+            f"{str(self.dtype).removeprefix('torch.')} {'cl' if self.channels_last else 'cf'} "
+            f"grad{int(self.requires_grad)}" + (" lean" if self.lean else "")
         )
 
 
@@ -111,7 +111,8 @@ def plan_conv_transpose(
         )
     if len(input_shape) != ndim + 2:
         raise ValueError(
-            f"input: expected {ndim + 2} dimensions (N, C, *spatial) for a {ndim}-d weight; got shape {tuple(input_shape)}"
+            f"input: expected {ndim + 2} dimensions (N, C, *spatial) for a {ndim}-d weight; got shape "
+            f"{tuple(input_shape)}"
         )
     groups = check_groups(groups)
     batch, in_channels, *input_size = (int(v) for v in input_shape)

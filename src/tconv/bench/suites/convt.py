@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ...kernels.ops import CONV_TRANSPOSE
+from ...kernels.ops import F_CONV_TRANSPOSE
 from ...transposed import functional
 from ...transposed.algorithms.native import torch_call
 from ..harness import Method, RowRun, Settings, Suite
@@ -48,7 +48,7 @@ class ConvTRow:
 def _torch_baseline(x, w, bias, stride, padding, output_padding, groups) -> Method:
     """What a PyTorch user runs: ``F.conv_transposeNd``; for a padding PyTorch cannot express
     (``"same"`` with an odd crop), the closest PyTorch padding, a slice and a copy."""
-    op = CONV_TRANSPOSE[x.dim() - 2]
+    op = F_CONV_TRANSPOSE[x.dim() - 2]
     if not isinstance(padding, str):
         return lambda: op(x, w, bias, stride, padding, output_padding, groups)
     plan = functional.plan_for(x, w, bias, stride, padding, output_padding, groups)

@@ -9,7 +9,7 @@ from typing import Union
 import torch
 import torch.nn.functional as F
 
-from ...kernels.ops import AVG_POOL, CONV, CONV_TRANSPOSE
+from ...kernels.ops import F_AVG_POOL, F_CONV, F_CONV_TRANSPOSE
 from ..harness import Method, RowRun, Settings, Suite
 from .common import LabelledRow, _fused
 
@@ -35,10 +35,10 @@ class ResampleRow(LabelledRow):
         groups, padding = (c if self.depthwise else 1), self.kernel // 2
         x = settings.tensor(shape, generator)
         w = settings.tensor((c, c // groups, *(self.kernel,) * ndim), generator)
-        conv = CONV[ndim]
+        conv = F_CONV[ndim]
         methods: dict[str, Union[Method, str]] = {}
         if self.mode == "pool":
-            methods["naive"] = lambda: AVG_POOL[ndim](conv(x, w, None, 1, padding, 1, groups), 2)
+            methods["naive"] = lambda: F_AVG_POOL[ndim](conv(x, w, None, 1, padding, 1, groups), 2)
             arguments = dict(padding=padding, groups=groups)
             methods["tconv"], algorithm = _fused(settings, "conv_pool", ndim, x, w, None, **arguments)
             return RowRun(str(list(shape)), (x, w), methods, algorithm)
@@ -52,7 +52,7 @@ class ResampleRow(LabelledRow):
         inputs = (x, w)
         if self.mode == "nearest":
             w_deconv = settings.tensor((c, c // groups, *(self.kernel + 1,) * ndim), generator)
-            methods["torch_deconv"] = lambda: CONV_TRANSPOSE[ndim](x, w_deconv, None, 2, padding, 0, groups)
+            methods["torch_deconv"] = lambda: F_CONV_TRANSPOSE[ndim](x, w_deconv, None, 2, padding, 0, groups)
             inputs += (w_deconv,)
         arguments = dict(mode=self.mode, padding=padding, groups=groups, align_corners=align_corners)
         methods["tconv"], algorithm = _fused(settings, "upsample_conv", ndim, x, w, None, **arguments)

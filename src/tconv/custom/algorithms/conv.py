@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...core.algorithm import Algorithm
-from ...kernels.ops import CONV
+from ...kernels.ops import F_CONV
 from ..plan import CustomPlan
 
 
@@ -26,7 +26,8 @@ class Conv(Algorithm[CustomPlan]):
         reasons = super().why_not(plan)
         if not plan.linear:
             reasons.append(
-                f"combine {plan.combine!r} with reduce {plan.reduce!r} is not a linear convolution (mul, add or sub with sum or mean)"
+                f"combine {plan.combine!r} with reduce {plan.reduce!r} is not a linear convolution (mul, add or sub "
+                "with sum or mean)"
             )
         return reasons
 
@@ -36,7 +37,7 @@ class Conv(Algorithm[CustomPlan]):
             pads = [p for begin_end in reversed(plan.padding) for p in begin_end]
             input = F.pad(input, pads, mode="constant" if plan.padding_mode == "zeros" else plan.padding_mode)
             padding = 0
-        conv = CONV[plan.ndim]
+        conv = F_CONV[plan.ndim]
         if plan.combine == "mul" and plan.reduce == "sum":  # F.convNd itself, bias included: bit-identical
             return conv(input, weight, bias, plan.stride, padding, plan.dilation, plan.groups).contiguous(
                 memory_format=plan.memory_format

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ...core.algorithm import Algorithm
-from ...kernels.ops import CONV
+from ...kernels.ops import F_CONV
 from ...transposed import DISPATCHER as TRANSPOSED
 from ..plan import FusedAxis, FusedPlan, unsure_nearest
 
@@ -66,7 +66,7 @@ class Composed(Algorithm[FusedPlan]):
             # the strip axis first: oneDNN runs long last axes faster than short ones
             signal, kernel = signal.movedim(2 + a, 2).contiguous(), conv["weight"].movedim(2 + a, 2)
             axes = {key: _first(value, a) for key, value in conv.items() if key != "weight"}
-            strips = CONV[plan.ndim](signal, kernel, bias, padding=0, groups=plan.groups, **axes).movedim(2, 2 + a)
+            strips = F_CONV[plan.ndim](signal, kernel, bias, padding=0, groups=plan.groups, **axes).movedim(2, 2 + a)
             for first, strip in zip(firsts, strips.split(plan.batch)):
                 out.narrow(2 + a, first, count).copy_(strip)
         return out
@@ -88,7 +88,7 @@ class Composed(Algorithm[FusedPlan]):
             if not all(counts):
                 return input.new_zeros(plan.output_shape).contiguous(memory_format=plan.memory_format)
             step = [axis.stride * axis.pool for axis in plan.axes]
-            out = CONV[plan.ndim](input, kernel, bias, step, [axis.pad_begin for axis in plan.axes], 1, plan.groups)
+            out = F_CONV[plan.ndim](input, kernel, bias, step, [axis.pad_begin for axis in plan.axes], 1, plan.groups)
         missing = [
             amount
             for axis in reversed(plan.axes)

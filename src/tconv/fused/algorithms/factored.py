@@ -39,7 +39,10 @@ _CPU = torch.device("cpu")
 
 class Factored(Composed):
     name = "factored"
-    description = "composed with the innermost axis's kernel taps as output channels, summed into its phases after the convolution"
+    description = (
+        "composed with the innermost axis's kernel taps as output channels, summed into its phases after the "
+        "convolution"
+    )
     compiles = True
 
     def why_not(self, plan: FusedPlan) -> list[str]:
@@ -165,7 +168,7 @@ def _kron(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def phase_sums(*tensors: torch.Tensor, plan: FusedPlan, firsts: list[int], join) -> torch.Tensor:
     """The core's output from the convolution's parts (then the bias, if any): per output residue
     the innermost phase's sum of shifted kernel-tap blocks plus the bias, arranged by
-    :func:`.packing.interleaved` (``join``: :func:`.packing.words`, or a float stack)."""
+    :func:`tconv.kernels.packing.interleaved` (``join``: :func:`tconv.kernels.packing.words`, or a float stack)."""
     core = plan.core
     strides = [axis.stride for axis in core.phases]
     counts = [length // stride for length, stride in zip(core.output_size, strides)]

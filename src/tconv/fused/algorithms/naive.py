@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ...core.algorithm import Algorithm
-from ...kernels.ops import AVG_POOL, CONV
+from ...kernels.ops import F_AVG_POOL, F_CONV
 from ..plan import FusedPlan
 
 
@@ -36,9 +36,9 @@ class Naive(Algorithm[FusedPlan]):
             pads = [p for axis in reversed(axes) for p in (axis.pad_begin, axis.pad_end)]
             mode = "constant" if axes[0].padding_mode == "zeros" else axes[0].padding_mode
             x, padding = F.pad(x, pads, mode=mode), 0
-        y = CONV[plan.ndim](
+        y = F_CONV[plan.ndim](
             x, weight, bias, [axis.stride for axis in axes], padding, [axis.dilation for axis in axes], plan.groups
         )
         if any(axis.pool > 1 for axis in axes):
-            y = AVG_POOL[plan.ndim](y, [axis.pool for axis in axes])
+            y = F_AVG_POOL[plan.ndim](y, [axis.pool for axis in axes])
         return y

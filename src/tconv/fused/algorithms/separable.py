@@ -12,8 +12,8 @@ computed axis by axis:
    product.
 
 In CPU inference it runs the batch in two halves, each written straight into the output
-(:func:`tconv.core.plan.in_halves`). Exact everywhere for every mode and padding mode, ``align_corners=True`` included: nothing is
-composed, only reordered.
+(:func:`tconv.core.plan.in_halves`). Exact everywhere for every mode and padding mode,
+``align_corners=True`` included: nothing is composed, only reordered.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ...core.geometry import AxisWindow
 from ...core.plan import in_halves
-from ...kernels.ops import CONV_TRANSPOSE
+from ...kernels.ops import F_CONV_TRANSPOSE
 from ..plan import ConvTransposePlan
 from .base import TransposedAlgorithm
 
@@ -55,7 +55,7 @@ class Native(TransposedAlgorithm):
 
     def why_not(self, plan: ConvTransposePlan) -> list[str]:
         reasons = super().why_not(plan)
-        if plan.ndim not in CONV_TRANSPOSE:
+        if plan.ndim not in F_CONV_TRANSPOSE:
             reasons.append(f"PyTorch has transposed convolutions for 1 to 3 spatial axes, not {plan.ndim}")
         return reasons
 
@@ -81,7 +81,7 @@ class Native(TransposedAlgorithm):
                     out=target,
                 )
         else:
-            out = CONV_TRANSPOSE[plan.ndim](
+            out = F_CONV_TRANSPOSE[plan.ndim](
                 input,
                 weight,
                 inner_bias,

@@ -33,7 +33,8 @@ class Nonoverlap(TransposedAlgorithm):
         for axis, (phase, k, s, d) in enumerate(zip(plan.phases, plan.kernel_size, plan.stride, plan.dilation)):
             if phase.taps > 1:
                 reasons.append(
-                    f"kernel blocks overlap on spatial axis {axis}: (kernel - 1) * dilation + 1 = {effective_kernel(k, d)} > stride {s}"
+                    f"kernel blocks overlap on spatial axis {axis}: (kernel - 1) * dilation + 1 = "
+                    f"{effective_kernel(k, d)} > stride {s}"
                 )
         return reasons
 

@@ -4,7 +4,7 @@ write the output at memory speed.
 Where ``(k - 1) * dilation + 1 <= stride`` every input sample writes its own block (see
 :mod:`.nonoverlap`). Channels-first, a block's row interleaves ``s`` samples on the innermost
 axis, which PyTorch's kernels write far below memory speed. Here the ``s`` samples are computed
-as ``s`` planes, each contiguous, and packed bit for bit into integer words (:mod:`.packing`).
+as ``s`` planes, each contiguous, and packed bit for bit into integer words (:mod:`tconv.kernels.packing`).
 With one input channel per group it is one loop (broadcast multiply, bias and packing); with more,
 one matrix product ``(Cout/g · S, Cin/g) @ (Cin/g, rows)`` per group and a loop packing its rows
 into the output. The backward unpacks the output's gradient the same way and is compiled too

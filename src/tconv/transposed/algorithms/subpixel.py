@@ -18,7 +18,7 @@ from typing import Optional
 import torch
 
 from ...core.plan import CHANNELS_LAST
-from ...kernels.ops import CONV
+from ...kernels.ops import F_CONV
 from ...kernels.phases import conv_axis, convolve, phase_taps, phase_weight, tap_product
 from ..plan import ConvTransposePlan
 from .base import TransposedAlgorithm
@@ -38,7 +38,7 @@ class Subpixel(TransposedAlgorithm):
 
     def why_not(self, plan: ConvTransposePlan) -> list[str]:
         reasons = super().why_not(plan)
-        if plan.ndim not in CONV:
+        if plan.ndim not in F_CONV:
             return reasons + [f"PyTorch has convolutions for 1 to 3 spatial axes, not {plan.ndim}"]
         for axis, (size, phase) in enumerate(zip(plan.input_size, plan.phases)):
             if size + min(phase.pad_begin, 0) + min(phase.pad_end, 0) < 1:

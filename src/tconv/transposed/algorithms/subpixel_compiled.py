@@ -6,7 +6,7 @@ stride-1 convolution (:func:`.subpixel.phase_conv`) is the kernel shape oneDNN r
 the 2-core Xeon a k4 s2 problem's phase convolution took 0.7-0.85x the time of PyTorch's
 transposed convolution (BENCHMARKS.md). What is left is to write each phase into its samples,
 which channels-first interleaves ``s`` phases on the innermost axis: a compiled loop packs their
-bits into integer words (:mod:`.packing`). It holds the phases and the output, nothing more
+bits into integer words (:mod:`tconv.kernels.packing`). It holds the phases and the output, nothing more
 (peak 17 MiB where PyTorch's transposed convolution took 24). Gradients: the convolution's
 through autograd, the depth-to-space's by the inverse, compiled too (first order only). Every
 axis's window length must be a multiple of its stride (whole words).
@@ -36,7 +36,7 @@ def _blocks(plan: ConvTransposePlan) -> tuple[list[int], list[int]]:
 
 
 def depth_to_space(y: torch.Tensor, *, plan: ConvTransposePlan, firsts: list[int]) -> torch.Tensor:
-    """The window's words ``(N, g, Cout/g, t1, s1, …, td)`` (:func:`.packing.words`) from the bits
+    """The window's words ``(N, g, Cout/g, t1, s1, …, td)`` (:func:`tconv.kernels.packing.words`) from the bits
     of :func:`phase_conv`'s ``y``: viewed as the dtype, the output."""
     strides, counts = _blocks(plan)
     phases = y.view(y.shape[0], plan.groups, *strides, plan.out_channels // plan.groups, *y.shape[2:])
@@ -114,7 +114,8 @@ class SubpixelCompiled(Subpixel):
         for index, (length, stride) in enumerate(zip(plan.output_size, plan.stride)):
             if length % stride:
                 reasons.append(
-                    f"output length {length} on spatial axis {index} is not a multiple of its stride {stride} (whole words only)"
+                    f"output length {length} on spatial axis {index} is not a multiple of its stride {stride} (whole "
+                    "words only)"
                 )
         return reasons + packing_reasons(plan.dtype, plan.stride[-1]) + compiling.why_not(plan, batch=plan.batch)
 
