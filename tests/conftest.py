@@ -8,6 +8,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import pytest  # noqa: E402
 
 import tconv  # noqa: E402
+from tconv.core import autotune  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -25,3 +26,14 @@ def compiling():
     tconv.set_compile(True)
     yield
     tconv.set_compile(False)
+
+
+@pytest.fixture
+def autotuning(tmp_path, monkeypatch):
+    """Autotuning on, with a cache directory of its own; everything reset afterwards."""
+    monkeypatch.setenv("TCONV_CACHE_DIR", str(tmp_path))
+    autotune.clear_memory()
+    tconv.set_autotune(True)
+    yield tmp_path
+    autotune._enabled = None
+    autotune.clear_memory()

@@ -18,17 +18,6 @@ PLAN = plan_conv_transpose((1, 2, 5, 5), (2, 3, 3, 3), stride=2, padding="same")
 DEPTHWISE = plan_conv_transpose((1, 4, 5, 5), (4, 1, 2, 2), stride=2, groups=4)
 
 
-@pytest.fixture
-def autotuning(tmp_path, monkeypatch):
-    """Autotuning on, with a cache directory of its own; everything reset afterwards."""
-    monkeypatch.setenv("TCONV_CACHE_DIR", str(tmp_path))
-    autotune.clear_memory()
-    tconv.set_autotune(True)
-    yield tmp_path
-    autotune._enabled = None
-    autotune.clear_memory()
-
-
 @pytest.mark.parametrize("plan", [PLAN, DEPTHWISE])
 def test_auto_takes_the_first_capable_algorithm_in_the_order_of_preference(plan):
     capable = [

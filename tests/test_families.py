@@ -21,17 +21,6 @@ from tconv.transposed.testing import random_cases
 FAMILIES = {"transposed": transposed, "fused": fused, "custom": custom}
 
 
-@pytest.fixture
-def autotuning(tmp_path, monkeypatch):
-    """Autotuning on, with a cache directory of its own; everything reset afterwards."""
-    monkeypatch.setenv("TCONV_CACHE_DIR", str(tmp_path))
-    autotune.clear_memory()
-    tconv.set_autotune(True)
-    yield tmp_path
-    autotune._enabled = None
-    autotune.clear_memory()
-
-
 @pytest.mark.parametrize("name", FAMILIES)
 def test_every_family_has_the_same_rooms(name):
     package = FAMILIES[name]

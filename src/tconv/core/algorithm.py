@@ -3,10 +3,10 @@
 An algorithm of any family (transposed, fused, custom) is a small class over that family's plan.
 It declares what it cannot run as readable reasons (:meth:`Algorithm.why_not`), so that the
 dispatcher (:mod:`tconv.core.dispatch`) can choose, explain and refuse, and the tests can be
-generated from the declarations. Beyond :meth:`~Algorithm.run` a family may declare optional
-capabilities: methods some of its algorithms implement, listed by name in
-:attr:`Algorithm.capabilities` (the transposed family's ``run_spread``, through which the fused
-ops hand it their composed kernel as a linear map of the conv kernel).
+generated from the declarations. A family's own base class may declare more ways to run, with a
+default every algorithm inherits and some override: the transposed family's ``run_spread``
+(:class:`tconv.transposed.algorithms.TransposedAlgorithm`), through which the fused ops hand it
+their composed kernel as a linear map of the conv kernel.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ class Algorithm(Generic[Plan]):
     Subclasses set ``name`` and ``description``, extend :meth:`why_not` with the reasons a plan is
     out of their reach, and implement :meth:`run`. ``auto`` is False for algorithms that only run
     when forced by name (the references); ``compiles`` marks algorithms whose kernels
-    :mod:`tconv.core.compiling` compiles per problem (seconds the first time); ``capabilities``
-    names the family's optional methods this algorithm implements.
+    :mod:`tconv.core.compiling` compiles per problem (seconds the first time).
     """
 
     name: ClassVar[str]
@@ -35,7 +34,6 @@ class Algorithm(Generic[Plan]):
     auto: ClassVar[bool] = True
     compiles: ClassVar[bool] = False
     device_types: ClassVar[frozenset[str]] = frozenset({"cpu", "cuda"})
-    capabilities: ClassVar[frozenset[str]] = frozenset()
 
     def why_not(self, plan: Plan) -> list[str]:
         """Readable reasons this algorithm cannot run ``plan``; empty when it can."""
