@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
@@ -153,10 +154,31 @@ def _markdown_escape(text: str) -> str:
     return text
 
 
+def _machine(settings: Settings) -> str:
+    """The device's name: the GPU's, or the CPU model (``/proc/cpuinfo`` on Linux) and its cores."""
+    name = settings.describe()["device_name"]
+    if settings.device != "cpu":
+        return str(name)
+    try:
+        with open("/proc/cpuinfo") as info:
+            models = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+    except OSError:
+        models = []
+    return f"{models[0] if models else name} ({os.cpu_count()} cores)"
+
+
+def _malloc() -> str:
+    """glibc malloc's thresholds as the environment sets them (they move PyTorch's CPU timings)."""
+    chosen = [
+        f"{key}={os.environ[key]}" for key in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_") if key in os.environ
+    ]
+    return "malloc " + (" ".join(chosen) if chosen else "default")
+
+
 def to_markdown(results: Sequence[CaseResult], settings: Settings) -> str:
     """The table format in GitHub markdown: the header line (and the machine), then per suite a
     line with its title, a table with the same columns and numbers, its caption, and its notes."""
-    lines = [_markdown_escape(f"{_header(settings)}, machine {settings.describe()['device_name']}")]
+    lines = [_markdown_escape(f"{_header(settings)}, machine {_machine(settings)}, {_malloc()}")]
     for table in _suite_tables(results, "error"):
         lines += ["", f"**{_markdown_escape(table.title)}**", ""]
         lines.append("| " + " | ".join(map(_markdown_escape, table.columns)) + " |")
