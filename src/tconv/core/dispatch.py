@@ -23,6 +23,7 @@ import torch
 
 from . import autotune
 from .algorithm import Algorithm
+from .plan import TensorFacts
 
 _DISPATCHERS: list[Dispatcher] = []
 
@@ -107,12 +108,12 @@ class Dispatcher:
             legal = ", ".join(map(repr, ("auto", *self.algorithms)))
             raise ValueError(f"algorithm: unknown algorithm {name!r}; legal values are {legal}") from None
 
-    def reasons(self, plan: object) -> dict[str, list[str]]:
+    def reasons(self, plan: TensorFacts) -> dict[str, list[str]]:
         """Every algorithm's reasons for not running ``plan`` (an empty list: it can)."""
         return {name: algorithm.why_not(plan) for name, algorithm in self.algorithms.items()}
 
     def select(
-        self, plan: object, algorithm: str = "auto", tensors: Union[Tensors, Callable[[], Tensors], None] = None
+        self, plan: TensorFacts, algorithm: str = "auto", tensors: Union[Tensors, Callable[[], Tensors], None] = None
     ) -> Algorithm:
         """The algorithm that runs ``plan``: the forced one; for ``"auto"`` the portable one while
         exporting or tracing (or compiling, if so), the autotuned one when autotuning is on and
@@ -126,7 +127,7 @@ class Dispatcher:
         return self.decide(plan, algorithm).algorithm
 
     def choose(
-        self, plan: object, algorithm: str = "auto", tensors: Union[Tensors, Callable[[], Tensors], None] = None
+        self, plan: TensorFacts, algorithm: str = "auto", tensors: Union[Tensors, Callable[[], Tensors], None] = None
     ) -> Choice:
         """The choice for ``plan`` with every reason. With autotuning on, ``"auto"`` and the call's
         ``tensors``, the capable algorithms are timed once on detached copies of them and the
@@ -143,7 +144,7 @@ class Dispatcher:
         cached = autotune.cached_winner(self.family, plan, input.device)
         if cached in self.algorithms and not choice.reasons[cached] and self.algorithms[cached].auto:
             return Choice(self.algorithms[cached], "autotune cache", choice.reasons, family=self.algorithms)
-        grad = bool(getattr(plan, "requires_grad", False))
+        grad = plan.requires_grad
         copies = [None if t is None else t.detach().requires_grad_(grad) for t in (input, weight, bias)]
 
         def run(name: str) -> None:
@@ -156,7 +157,7 @@ class Dispatcher:
         winner, times = autotune.tune(self.family, plan, input.device, candidates, run)
         return Choice(self.algorithms[winner], "autotuned", choice.reasons, times, family=self.algorithms)
 
-    def _decide(self, plan: object, algorithm: str) -> Choice:
+    def _decide(self, plan: TensorFacts, algorithm: str) -> Choice:
         if not isinstance(algorithm, str):
             raise TypeError(f"algorithm: expected 'auto' or an algorithm name; got {algorithm!r}")
         why = self.reasons(plan)

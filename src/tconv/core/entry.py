@@ -193,9 +193,14 @@ def explain(function: Callable, *args: object, **kwargs: object) -> Choice:
             f"function: expected one of tconv's ops (tconv.conv_transpose2d, tconv.upsample_conv2d, "
             f"tconv.conv_pool2d, tconv.custom_conv2d, their 1-d and 3-d forms); got {function!r}"
         ) from None
+    return op.explain(ndim, *bind(function, *args, **kwargs))
+
+
+def bind(function: Callable, *args: object, **kwargs: object) -> tuple:
+    """``function``'s arguments as :meth:`Op.explain` takes them: ``(input, weight, bias,
+    algorithm, the op's arguments by name in the signature's order)``."""
     bound = inspect.signature(function).bind(*args, **kwargs)
     bound.apply_defaults()
     arguments = dict(bound.arguments)
     tensors = [arguments.pop(name) for name in ("input", "weight", "bias")]
-    algorithm = arguments.pop("algorithm")
-    return op.explain(ndim, *tensors, algorithm, arguments)
+    return (*tensors, arguments.pop("algorithm"), arguments)

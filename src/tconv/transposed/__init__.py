@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ..core.dispatch import Choice, Dispatcher, NoAlgorithmError
 from . import preference
-from .algorithms import FAST, TransposedAlgorithm
+from .algorithms import FAST, TransposedAlgorithm, spread_kernel
 from .reference import Reference
 
 DISPATCHER = Dispatcher(
@@ -49,4 +49,5 @@ __all__ = [
     "get",
     "reasons",
     "select",
+    "spread_kernel",
 ]

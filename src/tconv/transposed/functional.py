@@ -83,7 +83,7 @@ def explain(*args: object, **kwargs: object) -> Choice:
     """
     if args and callable(args[0]) and not isinstance(args[0], torch.Tensor):
         return entry.explain(*args, **kwargs)
-    return entry.explain(_conv_transpose_any, *args, **kwargs)
+    return OP.explain(None, *entry.bind(conv_transpose2d, *args, **kwargs))
 
 
 @entry.public(OP, 1)
@@ -201,37 +201,6 @@ def conv_transpose3d(
     """
     return conv_transpose(
         3,
-        input,
-        weight,
-        bias,
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
-        output_size=output_size,
-        algorithm=algorithm,
-    )
-
-
-@entry.public(OP, None)
-def _conv_transpose_any(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    groups=1,
-    dilation=1,
-    *,
-    output_size=None,
-    algorithm="auto",
-):
-    """:func:`conv_transpose2d`'s arguments for any number of spatial axes (read from the weight)."""
-    ndim = weight.dim() - 2 if isinstance(weight, torch.Tensor) else 0
-    return conv_transpose(
-        ndim,
         input,
         weight,
         bias,

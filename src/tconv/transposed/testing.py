@@ -163,7 +163,7 @@ TESTS = FamilyTests(
     name="conv_transpose",
     title="conv_transpose: forward and gradients against the float64 reference",
     algorithms=DISPATCHER.algorithms,
-    random_cases=lambda seed, count: random_cases(seed, count),
+    random_cases=random_cases,
     unable=unable,
     compare_with_reference=compare_with_reference,
     layout=lambda index: {"channels_last": index % 3 == 0},

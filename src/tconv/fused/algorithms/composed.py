@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from ...core.algorithm import Algorithm
 from ...kernels.ops import F_CONV
 from ...transposed import DISPATCHER as TRANSPOSED
+from ...transposed import spread_kernel
 from ..plan import FusedAxis, FusedPlan, unsure_nearest
 
 
@@ -124,9 +125,10 @@ def composed_weight(plan: FusedPlan, weight: torch.Tensor) -> torch.Tensor:
     product.
     """
     w = computing(weight)
-    if plan.op == "upsample_conv":
-        w = w.unflatten(0, (plan.groups, -1)).transpose(1, 2).flatten(0, 1)
-    spread = _spread(plan.axes, plan.op == "upsample_conv", w.dtype, w.device)
+    upsampling = plan.op == "upsample_conv"
+    spread = _spread(plan.axes, upsampling, w.dtype, w.device)
+    if upsampling:  # the transposed convolution's layout, as its family builds it
+        return spread_kernel(plan.core, w, spread)
     composed = w.flatten(2) @ spread
     return composed.view(*w.shape[:2], *(axis.composed_kernel for axis in plan.axes)).to(weight.dtype)
 

@@ -3,7 +3,7 @@ them (the reference, ``reference.py`` beside this package, comes last)."""
 
 from __future__ import annotations
 
-from .base import TransposedAlgorithm
+from .base import TransposedAlgorithm, spread_kernel
 from .gemm import Gemm
 from .native import Native
 from .native_channels_last import NativeChannelsLast
@@ -22,4 +22,4 @@ FAST: tuple[TransposedAlgorithm, ...] = (
     Gemm(),
 )
 
-__all__ = ["FAST", "TransposedAlgorithm"]
+__all__ = ["FAST", "TransposedAlgorithm", "spread_kernel"]

@@ -29,10 +29,15 @@ class TransposedAlgorithm(Algorithm[ConvTransposePlan]):
         spread: torch.Tensor,
         bias: Optional[torch.Tensor],
     ) -> torch.Tensor:
-        """:meth:`run` with the kernel given as ``conv_weight`` ``(Cout, Cin // groups, *k0)`` and
-        ``spread`` ``(prod k0, prod plan.kernel_size)``: per group the kernel is the channel-swapped
-        weight's taps times ``spread``. Both may be in a wider dtype than the plan's (the kernel
-        algebra runs in float32 for half precision); the kernel is cast to the plan's."""
-        w = conv_weight.unflatten(0, (plan.groups, -1)).transpose(1, 2).flatten(0, 1)  # (Cin, Cout/g, *k0)
-        kernel = (w.flatten(2) @ spread).view(*w.shape[:2], *plan.kernel_size).to(plan.dtype)
-        return self.run(plan, input, kernel, bias)
+        """:meth:`run` with the kernel given as ``conv_weight`` and ``spread`` (:func:`spread_kernel`)."""
+        return self.run(plan, input, spread_kernel(plan, conv_weight, spread), bias)
+
+
+def spread_kernel(plan: ConvTransposePlan, conv_weight: torch.Tensor, spread: torch.Tensor) -> torch.Tensor:
+    """The kernel ``(Cin, Cout // groups, *plan.kernel_size)`` that ``conv_weight``
+    ``(Cout, Cin // groups, *k0)`` and ``spread`` ``(prod k0, prod plan.kernel_size)`` stand for:
+    per group the channel-swapped weight's taps times ``spread``. Both may be in a wider dtype than
+    the plan's (the kernel algebra runs in float32 for half precision); the kernel is cast to the
+    plan's."""
+    w = conv_weight.unflatten(0, (plan.groups, -1)).transpose(1, 2).flatten(0, 1)  # (Cin, Cout/g, *k0)
+    return (w.flatten(2) @ spread).view(*w.shape[:2], *plan.kernel_size).to(plan.dtype)
