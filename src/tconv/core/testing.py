@@ -6,17 +6,25 @@ float64 reference, in the same words:
 
 * a ``Case``: one call's shapes and arguments; ``case.tensors(dtype, seed=..., requires_grad=...)``
   draws its tensors, ``str(case)`` names it;
-* ``random_cases(seed, count)``: legal calls covering the family's argument space;
-* ``unable(case, dtype, **layout)``: every algorithm's reasons for not running the case;
-* ``compare_with_reference(case, algorithm, dtype, seed=...)``: the largest relative error of
-  the output and the gradients against the reference.
+* ``random_case(rng)``: one legal call from the family's argument space;
+* ``unable(case, dtype, **variant)``: every algorithm's reasons for not running the case;
+* ``compare_with_reference(case, algorithm, dtype, seed=..., **variant)``: a :class:`Comparison`,
+  the largest relative error of the output and the gradients against the reference and the
+  :func:`tolerance` it is held to, from the dtype's precision and the length of the op's sums.
+
+A family's reference (its ``reference.py``) is written from the op's definition and shares
+nothing with the code under test but the public arguments: not the plan, not the window model,
+not the padding rules. A bug in the geometry therefore shows as a difference, not as agreement.
 
 Each family's :class:`FamilyTests` bundles them, so that ``tconv check`` and the tests walk all
-three families alike. The helpers below are shared by all three.
+three families alike; :meth:`FamilyTests.draw` draws the cases an algorithm runs, so that every
+algorithm is tested on as many problems as any other. The helpers below are shared by all three.
 """
 
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Sequence
 
@@ -24,15 +32,70 @@ import torch
 
 from .algorithm import Algorithm
 
-#: Largest error, relative to the reference's largest magnitude, that an algorithm may make.
-TOLERANCE = {
-    torch.float64: 1e-10,
-    torch.complex128: 1e-10,
-    torch.float32: 2e-5,
-    torch.complex64: 2e-5,
-    torch.float16: 6e-3,
-    torch.bfloat16: 4e-2,
-}
+#: The dtypes the families' tests draw problems in; an algorithm is tested in each it declares.
+DTYPES = (torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.complex64)
+
+#: The dtype CPU and GPU kernels accumulate a sum of products in: float32 for the half types.
+ACCUMULATES_IN = {torch.float16: torch.float32, torch.bfloat16: torch.float32}
+
+#: Multiples of a dtype's machine epsilon in :func:`tolerance`: ``ROUNDING`` for rounding the
+#: result (and any intermediate) to the dtype, ``SUMMING`` per square root of a sum's terms for
+#: the order in which the sum is taken (errors of random sign grow with its square root).
+ROUNDING, SUMMING = 4.0, 4.0
+
+
+def epsilon(dtype: torch.dtype) -> float:
+    """The machine epsilon of ``dtype`` (of its real part for a complex dtype)."""
+    return torch.finfo(dtype).eps
+
+
+def tolerance(dtype: torch.dtype, terms: int) -> float:
+    """The largest error, relative to the reference's largest magnitude, allowed to an op computed
+    in ``dtype`` whose longest sum (forward or in a gradient) has ``terms`` terms.
+
+    ``ROUNDING * eps(dtype) + SUMMING * eps(accumulator) * sqrt(terms)``: the result is rounded to
+    ``dtype`` once or a few times, and a sum's rounding errors, taken in another order than the
+    reference's, grow with the square root of its length in the dtype it accumulates in.
+    """
+    accumulator = ACCUMULATES_IN.get(dtype, dtype)
+    return ROUNDING * epsilon(dtype) + SUMMING * epsilon(accumulator) * math.sqrt(max(terms, 1))
+
+
+def conv_terms(
+    batch: int,
+    in_channels: int,
+    out_channels: int,
+    groups: int,
+    kernel_size: Sequence[int],
+    input_size: Sequence[int],
+    output_size: Sequence[int],
+    factor: int = 1,
+) -> int:
+    """The longest sum in a convolution-like op and its gradients: an output's (``in_channels /
+    groups`` channels by the taps), an input gradient's (``out_channels / groups`` by the taps),
+    the weight's and the bias's (every sample and position); ``factor`` multiplies them for an
+    op that folds more into each product (an interpolation's taps, a pooling window)."""
+    taps = math.prod(kernel_size)
+    positions = batch * max(math.prod(input_size), math.prod(output_size))
+    return factor * max(in_channels // groups * taps, out_channels // groups * taps, positions)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """An algorithm's largest relative error against its reference (output and gradients), and
+    the :func:`tolerance` it is held to; ``label`` names the call."""
+
+    error: float
+    tolerance: float
+    label: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.error <= self.tolerance
+
+    def __str__(self) -> str:
+        verdict = "within" if self.passed else "OVER"
+        return f"{self.label}: error {self.error:.2e} {verdict} tolerance {self.tolerance:.2e}"
 
 
 @dataclass(frozen=True)
@@ -70,27 +133,70 @@ class FamilyTests:
         name: the family's ops as ``tconv check`` names them (``"conv_transpose"``, ...).
         title: the title of the family's ``tconv check`` table.
         algorithms: the family's algorithms by name.
-        random_cases: ``random_cases(seed, count)``.
-        unable: ``unable(case, dtype, **layout)``: every algorithm's reasons.
-        compare_with_reference: ``compare_with_reference(case, algorithm, dtype, *, seed, **layout)``.
-        layout: ``layout(index)``: the keyword arguments of the ``index``-th case's layout
-            (``channels_last`` for some transposed cases).
+        random_case: ``random_case(rng)``: one legal random call from a ``random.Random``.
+        unable: ``unable(case, dtype, **variant)``: every algorithm's reasons.
+        compare_with_reference: ``compare_with_reference(case, algorithm, dtype, *, seed,
+            **variant)``: a :class:`Comparison`.
+        variant: ``variant(index)``: the keyword arguments of the ``index``-th drawn case for
+            ``unable`` and ``compare_with_reference`` (``channels_last``, ``gradients``).
         testable: ``testable(case)``: whether the reference can run the case at all (PyTorch's
             own composition refuses some fused calls that tconv's ops refuse too).
+        dtypes: the dtypes the family's algorithms are tested in (each algorithm in those it
+            declares it runs).
     """
 
     name: str
     title: str
     algorithms: Mapping[str, Algorithm]
-    random_cases: Callable[[int, int], Sequence[object]]
+    random_case: Callable[[random.Random], object]
     unable: Callable[..., dict[str, list[str]]]
-    compare_with_reference: Callable[..., float]
-    layout: Callable[[int], dict] = lambda index: {}
+    compare_with_reference: Callable[..., Comparison]
+    variant: Callable[[int], dict] = lambda index: {}
     testable: Callable[[object], bool] = lambda case: True
+    dtypes: tuple[torch.dtype, ...] = DTYPES
 
-    def supports(self, algorithm: str, case: object, dtype: torch.dtype = torch.float32, **layout: object) -> bool:
-        """Whether ``algorithm`` declares it can run ``case`` in ``dtype`` and this layout."""
-        return not self.unable(case, dtype, **layout)[algorithm]
+    def random_cases(self, seed: int, count: int) -> list:
+        """``count`` random calls drawn from ``seed``."""
+        rng = random.Random(seed)
+        return [self.random_case(rng) for _ in range(count)]
+
+    def supports(self, algorithm: str, case: object, dtype: torch.dtype = torch.float32, **variant: object) -> bool:
+        """Whether ``algorithm`` declares it can run ``case`` in ``dtype`` and this variant."""
+        return self.testable(case) and not self.unable(case, dtype, **variant)[algorithm]
+
+    def draw(
+        self, algorithm: str, dtype: torch.dtype, count: int, seed: int = 0, *, attempts: int = 400
+    ) -> list[tuple[object, dict]]:
+        """``count`` random ``(case, variant)`` pairs that ``algorithm`` declares it runs in
+        ``dtype``: the family's calls drawn one after another from ``seed`` (the variant of the
+        ``i``-th draw is ``variant(i)``), those the algorithm declines passed over, so that the
+        cases follow the family's distribution restricted to what the algorithm can run.
+
+        Raises:
+            LookupError: fewer than ``count`` found in ``attempts * count`` draws (the algorithm
+                declares too little of the family's space for this generator, or not ``dtype``).
+        """
+        rng = random.Random(f"{self.name}/{algorithm}/{dtype}/{seed}")
+        found: list[tuple[object, dict]] = []
+        for index in range(attempts * count):
+            if len(found) == count:
+                break
+            case, variant = self.random_case(rng), self.variant(index)
+            if self.supports(algorithm, case, dtype, **variant):
+                found.append((case, variant))
+        if len(found) < count:
+            raise LookupError(
+                f"{self.name} {algorithm} in {dtype}: {len(found)} of {count} cases in {attempts * count} draws"
+            )
+        return found
+
+    def declares(self, algorithm: str, dtype: torch.dtype, *, attempts: int = 2000, seed: int = 0) -> bool:
+        """Whether ``algorithm`` runs any of the first ``attempts`` random calls in ``dtype``."""
+        try:
+            self.draw(algorithm, dtype, 1, seed, attempts=attempts)
+        except LookupError:
+            return False
+        return True
 
 
 def relative_error(value: torch.Tensor, reference: torch.Tensor) -> float:
@@ -109,11 +215,13 @@ def error_against_reference(
     *,
     seed: int = 0,
     gradients: bool = True,
+    terms: int = 1,
     label: str = "",
-) -> float:
-    """Largest relative error of ``run(*tensors)`` against ``reference`` on copies of the tensors
-    in the ``exact`` dtype: the output and, with ``gradients``, the gradients of the tensors (not
-    ``None``) for a random output cotangent drawn from ``seed + 1``.
+) -> Comparison:
+    """The largest relative error of ``run(*tensors)`` against ``reference`` on copies of the
+    tensors in the ``exact`` dtype: the output and, with ``gradients``, the gradients of the
+    tensors (not ``None``) for a random output cotangent drawn from ``seed + 1``; held to the
+    :func:`tolerance` of the tensors' dtype and the op's longest sum of ``terms`` terms.
 
     Raises:
         AssertionError: the output shapes differ (``label`` names the call).
@@ -130,7 +238,7 @@ def error_against_reference(
         grads = torch.autograd.grad(out, [t for t in tensors if t is not None], cotangent.to(out.dtype))
         ref_grads = torch.autograd.grad(ref, [t for t in wide if t is not None], cotangent)
         errors += [relative_error(g, r) for g, r in zip(grads, ref_grads)]
-    return max(errors)
+    return Comparison(max(errors), tolerance(tensors[0].dtype, terms), label)
 
 
 def random_tensors(input_shape, weight_shape, bias: bool, dtype=torch.float64, *, seed=0, requires_grad=False):
