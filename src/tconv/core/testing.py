@@ -110,11 +110,16 @@ class ConvCase:
     bias: bool
     kwargs: dict = field(default_factory=dict, hash=False)
 
-    def tensors(self, dtype=torch.float64, *, seed=0, requires_grad=False):
-        """Random ``(input, weight, bias)`` (:func:`random_tensors`)."""
-        return random_tensors(
-            self.input_shape, self.weight_shape, self.bias, dtype, seed=seed, requires_grad=requires_grad
-        )
+    def tensors(self, dtype=torch.float64, *, seed=0, requires_grad=False, channels_last=False):
+        """Random ``(input, weight, bias)`` (:func:`random_tensors`); with ``channels_last`` a 2-d or
+        3-d input is channels-last."""
+        x, w, b = random_tensors(self.input_shape, self.weight_shape, self.bias, dtype, seed=seed)
+        if channels_last and self.ndim in (2, 3):
+            x = x.contiguous(memory_format=torch.channels_last if self.ndim == 2 else torch.channels_last_3d)
+        for t in (x, w, b):
+            if t is not None:
+                t.requires_grad_(requires_grad)
+        return x, w, b
 
     def __str__(self):
         named = lambda v: v.__name__ if callable(v) else repr(v)  # noqa: E731
