@@ -18,11 +18,12 @@ which share the original ``Parameter`` objects and refuse with a ``ValueError`` 
 saying why; a refusal is a skipped pattern in the :class:`OptimizeReport`, never an error. The
 rewritten ``GraphModule`` holds the original submodules, a fused module under its convolution's
 name (so the state_dict keys stay), so the two models train together. With example inputs, both
-models run (same random state, buffers restored) and must agree.
+models run (same random state, buffers restored) and must agree to :func:`model_tolerance`.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
@@ -32,7 +33,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from . import nn as tnn
-from .core.testing import TOLERANCE, relative_error
+from .core.testing import relative_error, tolerance
 from .transposed import functional
 
 UPSAMPLES = (nn.Upsample, nn.UpsamplingNearest2d, nn.UpsamplingBilinear2d)
@@ -286,11 +287,38 @@ def _check(original: nn.Module, optimized: nn.Module, inputs: tuple) -> None:
     expected, actual = run(original), run(optimized)
     flat_expected, flat_actual = torch.utils._pytree.tree_leaves(expected), torch.utils._pytree.tree_leaves(actual)
     for e, a in zip(flat_expected, flat_actual):
-        if isinstance(e, torch.Tensor) and e.is_floating_point():
-            error = relative_error(a, e)
-            tolerance = 10 * TOLERANCE.get(e.dtype, 2e-5)
-            if not error <= tolerance:
+        if isinstance(e, torch.Tensor) and (e.is_floating_point() or e.is_complex()):
+            error, allowed = relative_error(a, e), model_tolerance(optimized, e.dtype)
+            if not error <= allowed:
                 raise RuntimeError(
                     f"tconv.optimize: the optimized model's output differs from the original's (relative error "
-                    f"{error:.3g} > {tolerance:.3g}); please report this with the model"
+                    f"{error:.3g} > {allowed:.3g}); please report this with the model"
                 )
+
+
+def model_tolerance(model: nn.Module, dtype: torch.dtype) -> float:
+    """The largest relative difference (to the largest magnitude) allowed between the outputs of two
+    models that compute the same function in ``dtype`` by different sums: ``depth *
+    tolerance(dtype, terms)`` (:func:`tconv.core.testing.tolerance`).
+
+    ``depth`` is the number of convolution-like layers (modules whose ``weight`` has a kernel,
+    ``ndim >= 3``): each adds its own rounding to the output, and a layer passes the relative error
+    of its input on without amplifying it, so the errors add up along the model. ``terms`` is the
+    longest sum of any of those layers, ``max(out, in) * taps`` of its weight (covering a
+    convolution's and a transposed convolution's forward sums), times the upsampling scale or the
+    pooling window a fused module folds into each product.
+    """
+    depth, terms = 0, 1
+    for module in model.modules():
+        weight = getattr(module, "weight", None)
+        if not isinstance(weight, torch.Tensor) or weight.ndim < 3:
+            continue
+        ndim = weight.ndim - 2
+        window = 1.0
+        for name in ("scale_factor", "pool_size"):
+            value = getattr(module, name, None)
+            if value is not None:
+                window = math.prod(value) if isinstance(value, (tuple, list)) else float(value) ** ndim
+        depth += 1
+        terms = max(terms, math.ceil(max(weight.shape[0], weight.shape[1]) * math.prod(weight.shape[2:]) * window))
+    return max(depth, 1) * tolerance(dtype, terms)

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from .conftest import require
+
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
-jax = pytest.importorskip(
-    "jax", reason="JAX is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')"
-)
+jax = require("jax")
 jax.config.update("jax_platforms", "cpu")
 from jax import lax  # noqa: E402
 
@@ -226,7 +226,7 @@ def test_conv_transpose(case: JaxCase, algorithm: str) -> None:
     expected = _jax_output(case)
     x, _, w = _data(case)
     actual = run_tconv(x, w, algorithm=algorithm, **case.tconv_kwargs())
-    assert_matches(actual, expected, f"{case} algorithm={algorithm}")
+    assert_matches(actual, expected, f"{case} algorithm={algorithm}", weight=w)
 
 
 def test_torch_weight_is_the_oihw_kernel_of_transpose_kernel_true() -> None:
@@ -236,4 +236,4 @@ def test_torch_weight_is_the_oihw_kernel_of_transpose_kernel_true() -> None:
     expected = np.asarray(
         lax.conv_transpose(x, w, (2, 3), "SAME", dimension_numbers=("NCHW", "OIHW", "NCHW"), transpose_kernel=True)
     )
-    assert_matches(run_tconv(x, w, stride=(2, 3), padding="same"), expected, "OIHW transpose_kernel=True")
+    assert_matches(run_tconv(x, w, stride=(2, 3), padding="same"), expected, "OIHW transpose_kernel=True", weight=w)

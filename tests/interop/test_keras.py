@@ -31,14 +31,11 @@ import numpy as np
 import pytest
 import torch
 
+from .conftest import require
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-pytest.importorskip(
-    "tensorflow",
-    reason="TensorFlow is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')",
-)
-keras = pytest.importorskip(
-    "keras", reason="Keras is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')"
-)
+require("tensorflow", "Keras's TensorFlow backend")
+keras = require("keras")
 
 import tconv  # noqa: E402
 
@@ -168,7 +165,7 @@ def _compare(case: KerasCase) -> None:
         module.algorithm = algorithm
         with torch.no_grad():
             actual = module(torch.from_numpy(x)).numpy()
-        assert_matches(actual, expected, f"{case} algorithm={algorithm}")
+        assert_matches(actual, expected, f"{case} algorithm={algorithm}", weight=module.weight.detach())
 
     if case.differs_from_onnx:
         # The same numbers read as ONNX (SAME_UPPER + output_padding) give another result.

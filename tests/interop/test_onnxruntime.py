@@ -39,13 +39,10 @@ from typing import Optional
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip(
-    "onnx", reason="onnx is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')"
-)
-ort = pytest.importorskip(
-    "onnxruntime",
-    reason="onnxruntime is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')",
-)
+from .conftest import require
+
+onnx = require("onnx")
+ort = require("onnxruntime")
 
 from onnx import TensorProto, helper  # noqa: E402
 
@@ -282,7 +279,7 @@ def test_conv_transpose(case: OnnxCase, algorithm: str) -> None:
         if output_size is not None:
             assert expected.shape[2:] == output_size
         actual = run_tconv(x, w, b, algorithm=algorithm, **case.tconv_kwargs(output_size))
-        assert_matches(actual, expected, f"{case} output_shape={output_size} algorithm={algorithm}")
+        assert_matches(actual, expected, f"{case} output_shape={output_size} algorithm={algorithm}", weight=w)
 
 
 # ONNX NOTSET + output_shape is spec-defined for every n with total = L + op - n >= 0, e.g. n above
@@ -310,7 +307,7 @@ def test_output_shape_beyond_tf_range_via_explicit_pads(case: OnnxCase) -> None:
         begin = total // 2 if upper else total - total // 2
         expected = run_onnxruntime(x, w, b, **case.attributes((n,)))
         kwargs = case.tconv_kwargs(None) | {"padding": ((begin, total - begin),)}
-        assert_matches(run_tconv(x, w, b, **kwargs), expected, f"{case} output_shape={n}")
+        assert_matches(run_tconv(x, w, b, **kwargs), expected, f"{case} output_shape={n}", weight=w)
 
 
 @pytest.mark.parametrize("case", BEYOND_TF_RANGE, ids=str)
@@ -319,7 +316,7 @@ def test_output_shape_beyond_tf_range_as_same_lower(case: OnnxCase) -> None:
     x, w, b = _data(case)
     for n in _beyond_sizes(case):
         expected = run_onnxruntime(x, w, b, **case.attributes((n,)))
-        assert_matches(run_tconv(x, w, b, **case.tconv_kwargs((n,))), expected, f"{case} output_shape={n}")
+        assert_matches(run_tconv(x, w, b, **case.tconv_kwargs((n,))), expected, f"{case} output_shape={n}", weight=w)
 
 
 # Beyond the spec: SAME/NOTSET with an output_shape that needs negative pads (total < 0). ONNX
@@ -345,4 +342,4 @@ def test_negative_total_with_output_shape(case: OnnxCase, algorithm: str) -> Non
     for output_size in sizes:
         expected = run_onnxruntime(x, w, b, **case.attributes(output_size))
         actual = run_tconv(x, w, b, algorithm=algorithm, **case.tconv_kwargs(output_size))
-        assert_matches(actual, expected, f"{case} output_shape={output_size} algorithm={algorithm}")
+        assert_matches(actual, expected, f"{case} output_shape={output_size} algorithm={algorithm}", weight=w)

@@ -30,11 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from .conftest import require
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-tf = pytest.importorskip(
-    "tensorflow",
-    reason="TensorFlow is not installed: the interop tests need the 'interop' extra (pip install -e '.[interop]')",
-)
+tf = require("tensorflow")
 
 import tconv  # noqa: E402
 
@@ -172,7 +171,7 @@ def test_conv_transpose_every_output_shape(case: TFCase, algorithm: str) -> None
         actual = run_tconv(
             x, w, stride=case.stride, padding=case.tconv_padding, output_size=output_size, algorithm=algorithm
         )
-        assert_matches(actual, expected, f"{case} output_size={output_size} algorithm={algorithm}")
+        assert_matches(actual, expected, f"{case} output_size={output_size} algorithm={algorithm}", weight=w)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.ndim < 3 and c.padding != "SAME"], ids=str)
@@ -226,7 +225,7 @@ def test_dilated_conv_transpose_where_tensorflow_runs_it(case: TFCase, algorithm
     actual = run_tconv(
         x, w, stride=s, dilation=dilation, padding=case.tconv_padding, output_size=output_size, algorithm=algorithm
     )
-    assert_matches(actual, expected, f"{case} dilation={dilation}")
+    assert_matches(actual, expected, f"{case} dilation={dilation}", weight=w)
 
 
 ATROUS = [
@@ -254,4 +253,4 @@ def test_atrous_conv2d_transpose(size, kernel, rate, padding, algorithm: str) ->
         tf.nn.atrous_conv2d_transpose(channels_last(x), w_tf, [2, *output_size, 4], rate, padding).numpy()
     )
     actual = run_tconv(x, w, dilation=rate, padding=padding.lower(), algorithm=algorithm)
-    assert_matches(actual, expected, f"atrous i={size} k={kernel} rate={rate} {padding}")
+    assert_matches(actual, expected, f"atrous i={size} k={kernel} rate={rate} {padding}", weight=w)
