@@ -314,3 +314,20 @@ def test_window_past_the_full_output(name, case):
 )
 def test_native_window_split(window, stride, expected):
     assert torch_window(window, stride, 1) == expected
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_an_empty_batch_with_autotuning(ndim, autotuning):
+    """Autotuning times every capable algorithm on the call itself; each returns the empty output
+    (``gemm`` crashed on it)."""
+    x, w, b = torch.randn(0, 4, *(5,) * ndim), torch.randn(4, 3, *(3,) * ndim), torch.randn(3)
+    op = {1: tconv.conv_transpose1d, 2: tconv.conv_transpose2d, 3: tconv.conv_transpose3d}[ndim]
+    kwargs = dict(stride=2, padding=1, output_padding=1)
+    expected = F_CONV_TRANSPOSE[ndim](x, w, b, **kwargs).shape
+    assert expected == (0, 3, *(10,) * ndim)
+    assert op(x, w, b, **kwargs).shape == expected
+    assert tconv.explain(op, x, w, b, **kwargs).how in ("autotuned", "autotune cache")
+    capable = [name for name in ALGORITHM_NAMES if supports(name, Case(x.shape, w.shape, kwargs, bias=True))]
+    assert "gemm" in capable or ndim == 3
+    for name in capable:
+        assert op(x, w, b, **kwargs, algorithm=name).shape == expected, name
