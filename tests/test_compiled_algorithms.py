@@ -1,9 +1,8 @@
-"""The compiled transposed algorithms (``nonoverlap_compiled``, ``subpixel_compiled``): their
-kernels against the float64 reference on random problems each declares it can run (forward and
-gradients), the bit packing, their reasons, and the fallback when compiling fails. Each compiles
-kernels per problem (seconds), so they run a handful."""
+"""The compiled transposed algorithms (``nonoverlap_compiled``, ``subpixel_compiled``): gradcheck,
+the shapes each is for, the bit packing, their reasons, and the fallback when compiling fails.
+Each compiles kernels per problem (seconds), so they run a handful; their random problems are in
+tests/test_algorithms.py."""
 
-import collections
 import math
 import threading
 import warnings
@@ -14,33 +13,21 @@ import torch
 import tconv
 import tconv.core.compiling
 from tconv import algorithms
-from tconv.core.testing import TOLERANCE
 from tconv.kernels.packing import pack, unpack
-from tconv.transposed.testing import Case, compare_with_reference, random_cases, supports
+from tconv.transposed.testing import TESTS, Case, compare_with_reference, supports
 
 NAMES = [name for name, algorithm in algorithms.ALGORITHMS.items() if algorithm.compiles]
 NONOVERLAP = "nonoverlap_compiled"  # the shared machinery is tested through it
-POOL = random_cases(seed=2027, count=1500)
 
 
-def _cases(name: str, dtype: torch.dtype, count: int) -> list[Case]:
-    """The first ``count`` cases the algorithm declares it runs, at most a third of them per rank."""
+def _drawn(name: str, dtype: torch.dtype, count: int) -> list[Case]:
+    """``count`` cases the algorithm declares it runs when compiling is on (at collection time)."""
     with_compiling = tconv.core.compiling.compile_enabled()
-    tconv.set_compile(True)  # collection time: what the algorithm declares when compiling is on
-    chosen, per_rank = [], collections.Counter()
+    tconv.set_compile(True)
     try:
-        for case in POOL:
-            if len(chosen) < count and per_rank[case.ndim] < -(-count // 3) and supports(name, case, dtype):
-                chosen.append(case)
-                per_rank[case.ndim] += 1
-        return chosen
+        return [case for case, _ in TESTS.draw(name, dtype, count, seed=1)]
     finally:
         tconv.set_compile(with_compiling)
-
-
-FLOAT32 = {name: _cases(name, torch.float32, 8) for name in NAMES}
-FLOAT64 = {name: _cases(name, torch.float64, 3) for name in NAMES}  # innermost stride 1 only
-HALF = {name: _cases(name, torch.float16, 3) for name in NAMES}
 
 
 def test_both_compiled_algorithms_are_here():
@@ -48,41 +35,8 @@ def test_both_compiled_algorithms_are_here():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_the_random_cases_cover_depthwise_dense_and_every_rank(name):
-    cases = FLOAT32[name]
-    interleaving = [case for case in cases if case.kwargs["stride"][-1] == 2]
-    assert interleaving and {case.ndim for case in cases} == {1, 2, 3}
-    depthwise = [case for case in cases if case.input_shape[1] == case.kwargs.get("groups", 1)]
-    assert len(depthwise) < len(cases)
-    if name == NONOVERLAP:
-        assert depthwise
-
-
-@pytest.mark.parametrize("name, index", [(name, index) for name in NAMES for index in range(8)])
-def test_random_problems_float32(name, index, compiling):
-    case = FLOAT32[name][index]
-    assert compare_with_reference(case, name, torch.float32, seed=index) <= TOLERANCE[torch.float32], str(case)
-
-
-@pytest.mark.parametrize("name, index", [(name, index) for name in NAMES for index in range(4)])
-def test_random_problems_inference(name, index, compiling):
-    case = FLOAT32[name][index]
-    with torch.no_grad():
-        error = compare_with_reference(case, name, torch.float32, seed=index, gradients=False)
-    assert error <= TOLERANCE[torch.float32], str(case)
-
-
-@pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("dtype, cases", [(torch.float64, FLOAT64), (torch.float16, HALF), (torch.bfloat16, HALF)])
-def test_other_dtypes(name, dtype, cases, compiling):
-    assert cases[name]
-    for index, case in enumerate(cases[name]):
-        assert compare_with_reference(case, name, dtype, seed=index) <= TOLERANCE[dtype], str(case)
-
-
-@pytest.mark.parametrize("name", NAMES)
 def test_gradcheck(name, compiling):
-    case = FLOAT64[name][0]
+    (case,) = _drawn(name, torch.float64, 1)
     x, w, b = case.tensors(torch.float64, requires_grad=True)
     inputs = tuple(t for t in (x, w, b) if t is not None)
 
@@ -108,7 +62,9 @@ def test_upsampler_shapes_with_bias(x_shape, w_shape, groups, stride, compiling)
     """k = s, the shapes nonoverlap_compiled is for: depthwise, dense, grouped, 1-3 d, with bias."""
     case = Case(x_shape, w_shape, {"stride": stride, "groups": groups}, bias=True)
     assert supports(NONOVERLAP, case)
-    assert compare_with_reference(case, NONOVERLAP, torch.float32) <= TOLERANCE[torch.float32]
+    for gradients in (True, False):
+        comparison = compare_with_reference(case, NONOVERLAP, torch.float32, gradients=gradients)
+        assert comparison.passed, str(comparison)
 
 
 @pytest.mark.parametrize(
@@ -127,7 +83,9 @@ def test_overlapping_shapes_with_bias(x_shape, w_shape, kwargs, compiling):
     case = Case(x_shape, w_shape, kwargs, bias=True)
     dtype = torch.float16 if kwargs["stride"] == 4 else torch.float32
     assert supports("subpixel_compiled", case, dtype)
-    assert compare_with_reference(case, "subpixel_compiled", dtype) <= TOLERANCE[dtype]
+    for gradients in (True, False):
+        comparison = compare_with_reference(case, "subpixel_compiled", dtype, gradients=gradients)
+        assert comparison.passed, str(comparison)
 
 
 def test_auto_takes_nonoverlap_compiled_for_k_equal_s_when_compiling(compiling):

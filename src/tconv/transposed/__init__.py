@@ -7,7 +7,8 @@ The family's rooms, the same in :mod:`tconv.fused` and :mod:`tconv.custom`:
   window model itself is :mod:`tconv.core.geometry`);
 * :mod:`.algorithms`: one file per algorithm, each declaring what it cannot run;
 * :mod:`.preference`: the order ``"auto"`` tries them in, from measurements;
-* :mod:`.reference`: the float64 definition, written for clarity;
+* :mod:`.reference`: the float64 definition from the public arguments alone (it imports nothing
+  from tconv), which the tests hold every algorithm to;
 * :mod:`.testing`: random problems and their comparison with the reference (the tests and
   ``tconv check`` share them).
 
@@ -21,8 +22,7 @@ from __future__ import annotations
 
 from ..core.dispatch import Choice, Dispatcher, NoAlgorithmError
 from . import preference
-from .algorithms import FAST, TransposedAlgorithm, spread_kernel
-from .reference import Reference
+from .algorithms import FAST, Reference, TransposedAlgorithm, spread_kernel
 
 DISPATCHER = Dispatcher(
     "transposed", (*FAST, Reference()), preference.preference, preference.portable, portable_when_compiling=True

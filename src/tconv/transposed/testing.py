@@ -1,8 +1,11 @@
 """Random transposed-convolution problems and their comparison with the float64 reference.
 
 Used by ``tconv check`` and by the test suite, so that both exercise the same space: 1-3 spatial
-axes, odd and even sizes, every padding vocabulary, output_size, output_padding, groups, dilation
-and bias. The other families have theirs in the same words (:mod:`tconv.core.testing`).
+axes, odd and even sizes, every padding vocabulary (its strings in any case), output_size (with
+or without N and C), output_padding, groups, dilation and bias. An algorithm runs through the
+public op; the reference (:func:`tconv.transposed.reference.conv_transpose_reference`) is called
+with the same public arguments, so a wrong window anywhere in the plan shows as a difference.
+The other families have theirs in the same words (:mod:`tconv.core.testing`).
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from typing import Optional
 
 import torch
 
-from ..core.geometry import Pads, full_length, legal_output_sizes, parse_padding
-from ..core.testing import FamilyTests, error_against_reference
+from ..core.testing import Comparison, FamilyTests, conv_terms, error_against_reference
 from . import DISPATCHER, functional
+from .plan import plan_conv_transpose
 from .reference import conv_transpose_reference, reference_dtype
 
 
@@ -31,6 +34,22 @@ class Case:
     @property
     def ndim(self) -> int:
         return len(self.weight_shape) - 2
+
+    @property
+    def terms(self) -> int:
+        """The longest sum of the call and its gradients (:func:`tconv.core.testing.conv_terms`);
+        the output size is the plan's (a tolerance only, not a result)."""
+        groups = self.kwargs.get("groups", 1)
+        plan = plan_conv_transpose(self.input_shape, self.weight_shape, **self.kwargs)
+        return conv_terms(
+            plan.batch,
+            plan.in_channels,
+            plan.out_channels,
+            groups,
+            plan.kernel_size,
+            plan.input_size,
+            plan.output_size,
+        )
 
     def tensors(
         self,
@@ -77,34 +96,40 @@ def random_case(rng: random.Random, ndim: Optional[int] = None, *, max_input: in
         stride = [(k - 1) * d + 1 + rng.randint(0, 1) for k, d in zip(kernel, dilation)]
     else:
         stride = [rng.randint(1, 3) for _ in range(ndim)]
-    output_padding = [rng.randrange(max(s, d)) for s, d in zip(stride, dilation)]
-    full = [full_length(i, k, s, d) for i, k, s, d in zip(size, kernel, stride, dilation)]
+    reach = [max(s, d) for s, d in zip(stride, dilation)]  # output_padding stays below it
+    output_padding = [rng.randrange(r) for r in reach]
+    full = [(i - 1) * s + (k - 1) * d + 1 for i, k, s, d in zip(size, kernel, stride, dilation)]
 
     style = rng.choice(("int", "per_axis", "pairs", "valid", "same", "same_upper", "same_lower"))
     if style == "int":
         padding: object = rng.randint(0, (min(L + op for L, op in zip(full, output_padding)) - 1) // 2)
+        sides = [(padding, padding)] * ndim
     elif style == "per_axis":
         padding = tuple(rng.randint(0, (L + op - 1) // 2) for L, op in zip(full, output_padding))
+        sides = [(p, p) for p in padding]
     elif style == "pairs":
-        pairs = []
+        sides = []
         for L, op in zip(full, output_padding):
             begin = rng.randint(0, L + op - 1)
-            pairs.append((begin, rng.randint(0, L + op - 1 - begin)))
-        padding = tuple(pairs)
+            sides.append((begin, rng.randint(0, L + op - 1 - begin)))
+        padding = tuple(sides)
     else:
-        padding = style
+        padding = style.upper() if rng.random() < 0.2 else style
+        sides = [(0, 0)] * ndim if style == "valid" else None
     kwargs: dict = {"stride": tuple(stride), "padding": padding, "output_padding": tuple(output_padding)}
 
     if rng.random() < 0.35:
-        rules = parse_padding(padding, ndim)
-        output_size = []
-        for i, k, s, d, op, rule in zip(size, kernel, stride, dilation, output_padding, rules):
-            legal = legal_output_sizes(i, k, s, d, rule, op)
-            output_size.append(rng.choice(legal) if len(legal) else None)
-        if None not in output_size:
-            kwargs["output_size"] = tuple(output_size)
-            if all(isinstance(rule, Pads) for rule in rules):
-                kwargs["output_padding"] = 0
+        if sides is None:  # SAME: any length the extended full output crops to, or up to i * s
+            output_size = [
+                rng.randint(1, max(L + op, i * s)) for L, op, i, s in zip(full, output_padding, size, stride)
+            ]
+        else:  # an explicit crop: the lengths an output_padding reaches (and at least 1), given instead of it
+            output_size = [L - b - e + rng.randrange(r) for L, (b, e), r in zip(full, sides, reach)]
+            kwargs["output_padding"] = 0
+        if min(output_size) >= 1:
+            kwargs["output_size"] = tuple(output_size) if rng.random() < 0.8 else (batch, cout, *output_size)
+        else:
+            kwargs["output_padding"] = tuple(output_padding)
     if groups > 1:
         kwargs["groups"] = groups
     if any(d > 1 for d in dilation):
@@ -118,19 +143,28 @@ def random_case(rng: random.Random, ndim: Optional[int] = None, *, max_input: in
 
 
 def random_cases(seed: int, count: int, ndim: Optional[int] = None, *, max_input: int = 7) -> list[Case]:
+    """``count`` random calls drawn from ``seed`` (:func:`random_case`)."""
     rng = random.Random(seed)
     return [random_case(rng, ndim, max_input=max_input) for _ in range(count)]
 
 
-def unable(case: Case, dtype: torch.dtype = torch.float32, **layout) -> dict[str, list[str]]:
-    """Each algorithm's reasons for not running ``case`` in ``dtype`` and this layout (empty: it can)."""
-    x, w, b = case.tensors(dtype, **layout)
+def variant(index: int) -> dict:
+    """The variant of the ``index``-th drawn case: every third channels-last, every fourth without
+    gradients (so that the algorithms take their inference paths)."""
+    return {"channels_last": index % 3 == 0, "gradients": index % 4 != 3}
+
+
+def unable(
+    case: Case, dtype: torch.dtype = torch.float32, *, channels_last: bool = False, gradients: bool = True
+) -> dict[str, list[str]]:
+    """Each algorithm's reasons for not running ``case`` in ``dtype`` and this variant (empty: it can)."""
+    x, w, b = case.tensors(dtype, channels_last=channels_last, requires_grad=gradients)
     return DISPATCHER.reasons(functional.plan_for(x, w, b, **case.kwargs))
 
 
-def supports(algorithm: str, case: Case, dtype: torch.dtype = torch.float32, **layout) -> bool:
-    """Whether ``algorithm`` declares it can run ``case`` with this dtype and layout."""
-    return TESTS.supports(algorithm, case, dtype, **layout)
+def supports(algorithm: str, case: Case, dtype: torch.dtype = torch.float32, **variant) -> bool:
+    """Whether ``algorithm`` declares it can run ``case`` in ``dtype`` and this variant."""
+    return TESTS.supports(algorithm, case, dtype, **variant)
 
 
 def compare_with_reference(
@@ -141,30 +175,39 @@ def compare_with_reference(
     seed: int = 0,
     channels_last: bool = False,
     gradients: bool = True,
-) -> float:
-    """Largest relative error of ``algorithm`` against the float64 reference: output and, with
-    ``gradients``, the gradients of input, weight and bias for a random output cotangent."""
+) -> Comparison:
+    """``algorithm`` (through the public op) against the float64 reference called with the same
+    public arguments: the output and, with ``gradients``, the gradients of input, weight and bias
+    for a random output cotangent; without, the tensors do not require gradients (the algorithms'
+    inference paths)."""
     tensors = case.tensors(dtype, seed=seed, channels_last=channels_last, requires_grad=gradients)
 
     def run(x, w, b):
         return functional.conv_transpose(case.ndim, x, w, b, **case.kwargs, algorithm=algorithm)
 
     def reference(x, w, b):
-        return conv_transpose_reference(functional.plan_for(x, w, b, **case.kwargs), x, w, b)
+        return conv_transpose_reference(x, w, b, **case.kwargs)
 
     return error_against_reference(
-        run, reference, tensors, reference_dtype(dtype), seed=seed, gradients=gradients, label=f"{algorithm} on {case}"
+        run,
+        reference,
+        tensors,
+        reference_dtype(dtype),
+        seed=seed,
+        gradients=gradients,
+        terms=case.terms,
+        label=f"{algorithm} in {str(dtype).removeprefix('torch.')}{' channels-last' if channels_last else ''}"
+        f"{'' if gradients else ' inference'} on {case}",
     )
 
 
-#: The family's testing vocabulary (:class:`tconv.core.testing.FamilyTests`); ``tconv check``
-#: runs every third case channels-last.
+#: The family's testing vocabulary (:class:`tconv.core.testing.FamilyTests`).
 TESTS = FamilyTests(
     name="conv_transpose",
     title="conv_transpose: forward and gradients against the float64 reference",
     algorithms=DISPATCHER.algorithms,
-    random_cases=random_cases,
+    random_case=random_case,
     unable=unable,
     compare_with_reference=compare_with_reference,
-    layout=lambda index: {"channels_last": index % 3 == 0},
+    variant=variant,
 )

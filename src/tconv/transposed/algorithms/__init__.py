@@ -1,5 +1,6 @@
 """The transposed-convolution algorithms, one file each, in the order :func:`tconv.explain` lists
-them (the reference, ``reference.py`` beside this package, comes last)."""
+them; :data:`FAST` are those ``"auto"`` chooses from, :class:`Reference` (the float64 definition,
+forced by name only) comes last."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from .native import Native
 from .native_channels_last import NativeChannelsLast
 from .nonoverlap import Nonoverlap
 from .nonoverlap_compiled import NonoverlapCompiled
+from .reference import Reference
 from .subpixel import Subpixel
 from .subpixel_compiled import SubpixelCompiled
 
@@ -22,4 +24,4 @@ FAST: tuple[TransposedAlgorithm, ...] = (
     Gemm(),
 )
 
-__all__ = ["FAST", "TransposedAlgorithm", "spread_kernel"]
+__all__ = ["FAST", "Reference", "TransposedAlgorithm", "spread_kernel"]

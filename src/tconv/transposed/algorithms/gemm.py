@@ -17,6 +17,7 @@ sample of the window. ``F.fold`` is 2-d: 1-d problems run with a height-1 axis.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Optional
 
 import torch
@@ -44,11 +45,13 @@ class Gemm(TransposedAlgorithm):
         call = torch_call(plan.windows, plan.stride, (1,) * plan.ndim)
         groups = plan.groups
         in_per_group = plan.in_channels // groups
+        # every size spelled out: an empty batch leaves a -1 nothing to be inferred from
+        samples, blocks = math.prod(plan.input_size), plan.out_channels // groups * math.prod(plan.kernel_size)
         columns = torch.matmul(
-            weight.reshape(groups, in_per_group, -1).transpose(1, 2),  # (G, out_per_group * taps, Cin/G)
-            input.reshape(plan.batch, groups, in_per_group, -1),  # (N, G, Cin/G, input samples)
+            weight.reshape(groups, in_per_group, blocks).transpose(1, 2),  # (G, out_per_group * taps, Cin/G)
+            input.reshape(plan.batch, groups, in_per_group, samples),  # (N, G, Cin/G, input samples)
         )
-        out = F.fold(columns.reshape(plan.batch, -1, columns.shape[-1]), **_fold_arguments(plan, call))
+        out = F.fold(columns.reshape(plan.batch, groups * blocks, samples), **_fold_arguments(plan, call))
         if plan.ndim == 1:
             out = out.squeeze(2)
         return finish_window(out, plan, call.crops, call.zeros, bias)
