@@ -1,116 +1,190 @@
-"""Fused ops against the naive torch composition they replace.
+"""Fused ops against their definition, and the definition against PyTorch's own modules.
 
 ``tconv.upsample_conv{1,2,3}d`` must equal ``conv(pad(interpolate(x)))`` and ``tconv.conv_pool{1,2,3}d``
-must equal ``avg_pool(conv(x))``, exactly like ``nn.ConvNd`` for every ``padding_mode``: every
-border, odd and even sizes, every padding kind and mode, dilation, groups and bias, forward and
-the gradients of input, weight and bias, in float64 to rounding, for every algorithm. Where torch's
-own composition refuses a configuration, tconv must refuse it too, with a ``ValueError``. The
-composition (``naive``) and the random configurations live in :mod:`tconv.fused.testing`, shared
-with ``tconv check``.
+``avg_pool(conv(x))``, exactly like ``nn.ConvNd`` for every ``padding_mode``. The definition is
+:mod:`tconv.fused.reference`, written from the public arguments alone; every algorithm is held to
+it on random calls, in every dtype, by ``tests/test_algorithms.py`` (through
+:data:`tconv.fused.testing.TESTS`). Here: the definition itself (it imports nothing from tconv, and
+it equals ``nn.Upsample``, ``nn.ConvNd`` and ``nn.AvgPoolNd`` as PyTorch builds them), the
+generator's reach, hand-picked borders, ``auto``, the forcible ``reference`` algorithm, layouts
+(unbatched, non-contiguous, inference), refusals and argument errors, gradcheck and the compiled
+paths. Every comparison is held to :func:`tconv.core.testing.tolerance` of the dtype and the
+call's longest sum.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
 import random
-import zlib
+from collections import OrderedDict
 
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 import tconv
-from tconv.fused.testing import PADDING_MODES, TORCH_REFUSES, Case, each_axis, naive, random_case, torch_accepts
+from tconv.core.testing import Comparison, error_against_reference, relative_error, tolerance
+from tconv.fused import reference
+from tconv.fused.testing import (
+    PADDING_MODES,
+    TESTS,
+    Case,
+    compare_with_reference,
+    each_axis,
+    random_case,
+    terms,
+)
 
-# torch's own note on padding="same" with even kernels, raised by the naive composition
+# torch's own note on padding="same" with even kernels, raised by nn.ConvNd in the comparison with PyTorch's modules
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
-ALGORITHMS = ("auto", *(name for name, algorithm in tconv.fused.ALGORITHMS.items() if algorithm.auto))
-F64 = dict(rtol=1e-10, atol=1e-10)
+#: The algorithms ``auto`` may take, and ``auto`` itself.
+FAST = tuple(name for name, algorithm in tconv.fused.ALGORITHMS.items() if algorithm.auto)
+ALGORITHMS = ("auto", *FAST)
+F64 = torch.float64
 
 
 def fused(op, ndim):
     return getattr(tconv, f"{op}{ndim}d")
 
 
+def assert_within(actual, expected, dtype, n_terms, label=""):
+    """``actual`` within the tolerance of ``dtype`` and a longest sum of ``n_terms`` of ``expected``."""
+    comparison = Comparison(relative_error(actual, expected), tolerance(dtype, n_terms), label)
+    assert comparison.passed, str(comparison)
+
+
+def drawn(algorithm, count, seed, dtype=F64, *, op=None, ndim=None, **variant):
+    """``count`` random calls the definition runs and ``algorithm`` declares it runs in ``dtype``
+    (``auto``: every call the definition runs), of ``op`` and ``ndim`` when given."""
+    rng, found = random.Random(f"{seed}/{algorithm}/{dtype}"), []
+    for _ in range(300 * count):
+        if len(found) == count:
+            break
+        case = random_case(rng, op, ndim)
+        if (
+            algorithm == "auto"
+            and TESTS.testable(case)
+            or algorithm != "auto"
+            and TESTS.supports(algorithm, case, dtype, **variant)
+        ):
+            found.append(case)
+    assert len(found) == count, f"{algorithm} declares only {len(found)} of {count} {op or ''}{ndim or ''} calls"
+    return found
+
+
 # --------------------------------------------------------------------------------------------
-# random configurations
+# the definition
 # --------------------------------------------------------------------------------------------
 
 
-COUNTS = {("upsample_conv", 1): 100, ("upsample_conv", 2): 100, ("upsample_conv", 3): 50,
-          ("conv_pool", 1): 100, ("conv_pool", 2): 100, ("conv_pool", 3): 50}  # fmt: skip
+def test_the_definition_imports_nothing_from_tconv():
+    """The reference shares nothing with the code under test but the public arguments."""
+    tree = ast.parse(inspect.getsource(reference))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            assert not [alias.name for alias in node.names if alias.name.split(".")[0] == "tconv"]
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0 and (node.module or "").split(".")[0] != "tconv", ast.dump(node)
+    modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    modules |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert {name.split(".")[0] for name in modules} <= {"__future__", "typing", "torch"}, modules
 
 
-def _configs():
-    out = []
-    for (op, ndim), count in COUNTS.items():
-        rng = random.Random(f"{op}{ndim}")
-        out += [(f"{op}{ndim}d-{i:03d}", random_case(rng, op, ndim)) for i in range(count)]
-    return out
+CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+AVG_POOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
 
 
-CONFIGS = _configs()
+def pytorch_modules(case: Case) -> nn.Sequential:
+    """``nn.Sequential`` of PyTorch's modules that the call is: upsample and conv, or conv and pool."""
+    kw = case.kwargs
+    conv = CONV[case.ndim](
+        case.input_shape[1],
+        case.weight_shape[0],
+        case.weight_shape[2:],
+        stride=kw.get("stride", 1),
+        padding=kw.get("padding", 0),
+        dilation=kw.get("dilation", 1),
+        groups=kw.get("groups", 1),
+        bias=case.bias,
+        padding_mode=kw.get("padding_mode", "zeros"),
+        dtype=F64,
+    )
+    if case.op == "upsample_conv":
+        upsample = nn.Upsample(
+            scale_factor=kw.get("scale_factor", 2),
+            mode=kw.get("mode", "nearest"),
+            align_corners=kw.get("align_corners"),
+        )
+        return nn.Sequential(OrderedDict(upsample=upsample, conv=conv))
+    return nn.Sequential(OrderedDict(conv=conv, pool=AVG_POOL[case.ndim](kw.get("pool_size", 2))))
 
 
-# --------------------------------------------------------------------------------------------
-# the comparison
-# --------------------------------------------------------------------------------------------
-
-
-def _declared_unable(op, algorithm, x, w, b, kwargs) -> bool:
-    """Whether ``algorithm`` declares it cannot run this call (forcing it then raises)."""
-    return algorithm != "auto" and bool(tconv.explain_fused(op, x, w, b, **kwargs).reasons[algorithm])
-
-
-def _msg(cfg, algorithm, what):
-    return lambda m: f"{what} differs for {cfg}, algorithm={algorithm!r}:\n{m}"
-
-
-def compare(cfg: Case, algorithm: str, seed: int = 0, **close):
-    """Forward and gradients (input, weight, bias) of tconv against the naive composition."""
-    close = close or F64
-    x, w, b = cfg.tensors(seed=seed, requires_grad=True)
-    try:
-        expected = naive(cfg.op, x, w, b, **cfg.kwargs)
-    except TORCH_REFUSES as refusal:
-        # torch refuses: tconv must refuse as well, with a ValueError, and not return numbers
+def test_the_definition_equals_pytorchs_modules():
+    """On random calls, :mod:`tconv.fused.reference` computes what ``nn.Upsample`` + ``nn.ConvNd``
+    (+ ``nn.AvgPoolNd``), built by PyTorch with the same arguments, compute (forward and
+    gradients), and refuses what they refuse."""
+    compared = refused = 0
+    for index, case in enumerate(TESTS.random_cases(2026, 150)):
+        x, w, b = case.tensors(F64, seed=index, requires_grad=True)
         try:
-            result = fused(cfg.op, cfg.ndim)(x, w, b, **cfg.kwargs, algorithm=algorithm)
-        except ValueError:
-            return "refused"
-        pytest.fail(f"torch refuses {cfg} ({refusal}) but algorithm={algorithm!r} returned shape {tuple(result.shape)}")
+            modules = pytorch_modules(case)
+            modules(x.detach())
+        except (RuntimeError, ValueError, NotImplementedError):
+            assert not TESTS.testable(case), f"PyTorch's modules refuse {case}, the definition runs it"
+            refused += 1
+            continue
+        assert TESTS.testable(case), f"the definition refuses {case}, PyTorch's modules run it"
 
-    try:
-        actual = fused(cfg.op, cfg.ndim)(x, w, b, **cfg.kwargs, algorithm=algorithm)
-    except tconv.NoAlgorithmError as error:
-        # only where the algorithm declares it cannot run, and saying why
-        declared = tconv.explain_fused(cfg.op, x, w, b, **cfg.kwargs).reasons[algorithm]
-        assert declared and all(reason in str(error) for reason in declared), f"{algorithm} refused {cfg}: {error}"
-        return "declared unable"
-    torch.testing.assert_close(actual, expected, **close, msg=_msg(cfg, algorithm, "forward"))
+        def run(x, w, b):
+            parameters = {"conv.weight": w} | ({"conv.bias": b} if b is not None else {})
+            return torch.func.functional_call(modules, parameters, (x,))
 
-    upstream = torch.randn(expected.shape, generator=torch.Generator().manual_seed(seed + 1), dtype=expected.dtype)
-    names, leaves = zip(*[(n, t) for n, t in (("input", x), ("weight", w), ("bias", b)) if t is not None])
-    expected_grads = torch.autograd.grad(expected, leaves, upstream)
-    actual_grads = torch.autograd.grad(actual, leaves, upstream)
-    for name, a, e in zip(names, actual_grads, expected_grads):
-        torch.testing.assert_close(a, e, **close, msg=_msg(cfg, algorithm, f"grad of {name}"))
-    return "equal"
+        def definition(x, w, b):
+            return reference.fused(case.op, x, w, b, **case.kwargs)
 
-
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("cfg", [c for _, c in CONFIGS], ids=[i for i, _ in CONFIGS])
-def test_random_config_float64(cfg, algorithm):
-    compare(cfg, algorithm, seed=zlib.crc32(str(cfg).encode()) % 1000)
+        comparison = error_against_reference(
+            run, definition, (x, w, b), F64, seed=index, terms=terms(case), label=str(case)
+        )
+        assert comparison.passed, str(comparison)
+        compared += 1
+    assert compared >= 100 and refused >= 5, (compared, refused)
 
 
-def test_random_configs_cover_the_space():
-    """The draws above are not mostly refused, and the accepted ones reach every option."""
-    accepted = [cfg for _, cfg in CONFIGS if torch_accepts(cfg)]
-    for key in COUNTS:
-        n = sum(1 for cfg in accepted if (cfg.op, cfg.ndim) == key)
-        assert n >= COUNTS[key] // 2, f"only {n} of {COUNTS[key]} {key} configurations are accepted by torch"
+def test_the_definition_pads_as_documented():
+    """``"same"`` puts the odd sample at the end, ints pad both ends, ``"valid"`` nothing: one
+    sample of each, checked on an impulse (independently of PyTorch's ``padding="same"``)."""
+    x = torch.zeros(1, 1, 5, dtype=F64)
+    x[0, 0, 0] = 1.0
+    w = torch.arange(1.0, 5.0, dtype=F64).view(1, 1, 4)  # even kernel: 3 samples of padding, 1 + 2
+    same = reference.conv_pool(x, w, pool_size=1, padding="same")
+    assert same.shape[-1] == 5 and same[0, 0].tolist() == [2.0, 1.0, 0.0, 0.0, 0.0]
+    assert reference.conv_pool(x, w, pool_size=1, padding="valid").shape[-1] == 2
+    assert reference.conv_pool(x, w, pool_size=1, padding=2)[0, 0].tolist() == [3.0, 2.0, 1.0, 0.0, 0.0, 0.0]
+    shifted = torch.roll(x, 1, -1)  # the impulse at sample 1: reflect padding repeats it before sample 0
+    reflected = reference.conv_pool(shifted, w, pool_size=1, padding=1, padding_mode="reflect")
+    assert reflected[0, 0].tolist() == [1.0 + 3.0, 2.0, 1.0, 0.0]
+    with pytest.raises(ValueError, match="strided"):
+        reference.conv_pool(x, w, stride=2, padding="same")
+
+
+# --------------------------------------------------------------------------------------------
+# the random calls
+# --------------------------------------------------------------------------------------------
+
+
+def test_random_cases_cover_the_space():
+    """The draws are not mostly refused, and those the definition runs reach every option."""
+    cases = TESTS.random_cases(0, 600)
+    accepted = [case for case in cases if TESTS.testable(case)]
+    for op in ("upsample_conv", "conv_pool"):
+        for ndim in (1, 2, 3):
+            drawn_here = [case for case in cases if (case.op, case.ndim) == (op, ndim)]
+            ran = [case for case in accepted if (case.op, case.ndim) == (op, ndim)]
+            assert len(drawn_here) >= 30 and len(ran) >= len(drawn_here) // 2, (op, ndim, len(drawn_here), len(ran))
     for op in ("upsample_conv", "conv_pool"):
         mine = [cfg for cfg in accepted if cfg.op == op]
         seen = lambda f: {f(cfg) for cfg in mine}  # noqa: E731
@@ -126,6 +200,7 @@ def test_random_configs_cover_the_space():
             "dw",
         }
         assert seen(lambda c: c.bias) == {True, False}
+        assert seen(lambda c: c.input_shape[0]) == {1, 2, 3}
         assert {1, 2} <= seen(lambda c: min(c.input_shape[2:])) and seen(lambda c: max(c.input_shape[2:]) % 2) == {0, 1}
         assert seen(lambda c: max(each_axis(c.kwargs["dilation"], c.ndim))) >= {1, 2, 3}
     ups = [cfg for cfg in accepted if cfg.op == "upsample_conv"]
@@ -136,6 +211,43 @@ def test_random_configs_cover_the_space():
     pools = [cfg for cfg in accepted if cfg.op == "conv_pool"]
     assert {s for c in pools for s in each_axis(c.kwargs["stride"], c.ndim)} == {1, 2, 3}
     assert {p for c in pools for p in each_axis(c.kwargs["pool_size"], c.ndim)} == {1, 2, 3}
+
+
+@pytest.mark.parametrize("algorithm", FAST)
+def test_every_fast_algorithm_declares_every_dtype(algorithm):
+    """The family's generator reaches each algorithm in each dtype the family is tested in (so
+    that ``tests/test_algorithms.py`` draws its cases there)."""
+    assert all(TESTS.declares(algorithm, dtype) for dtype in TESTS.dtypes)
+
+
+def test_calls_the_definition_refuses_are_refused():
+    """Where PyTorch's composition refuses a call (reflect padding as wide as the signal, a kernel
+    longer than the padded input, ``"same"`` with a stride), every algorithm raises a ValueError
+    instead of returning numbers."""
+    refused = [case for case in TESTS.random_cases(3, 150) if not TESTS.testable(case)]
+    assert len(refused) >= 10
+    for index, case in enumerate(refused):
+        x, w, b = case.tensors(F64, seed=index)
+        for algorithm in ALGORITHMS:
+            with pytest.raises(ValueError):
+                fused(case.op, case.ndim)(x, w, b, **case.kwargs, algorithm=algorithm)
+
+
+def test_forcing_an_unable_algorithm_says_why():
+    """Forcing an algorithm that declares it cannot run a call raises ``NoAlgorithmError`` with
+    its reasons."""
+    forced = 0
+    for index, case in enumerate(TESTS.random_cases(4, 200)):
+        if not TESTS.testable(case):
+            continue
+        x, w, b = case.tensors(F64, seed=index)
+        for algorithm, reasons in TESTS.unable(case, F64).items():
+            if reasons:
+                with pytest.raises(tconv.NoAlgorithmError) as info:
+                    fused(case.op, case.ndim)(x, w, b, **case.kwargs, algorithm=algorithm)
+                assert all(reason in str(info.value) for reason in reasons), str(info.value)
+                forced += 1
+    assert forced >= 50
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,140 +373,116 @@ HAND_PICKED = [
 ]
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("cfg", HAND_PICKED, ids=[f"{c.op}{c.ndim}d-{i}" for i, c in enumerate(HAND_PICKED)])
-def test_hand_picked_float64(cfg, algorithm):
-    assert torch_accepts(cfg), f"test bug: torch refuses {cfg}"
-    assert compare(cfg, algorithm) in ("equal", "declared unable")
-
-
-@pytest.mark.parametrize("op", ["upsample_conv", "conv_pool"])
-def test_reference_algorithm(op):
-    """The forced float64 reference equals the composition, and returns the input dtype."""
-    rng = random.Random(f"reference-{op}")
-    done = 0
-    while done < 4:
-        cfg = random_case(rng, op, rng.choice((1, 2)))
-        if not torch_accepts(cfg):
+@pytest.mark.parametrize("case", HAND_PICKED, ids=[f"{c.op}{c.ndim}d-{i}" for i, c in enumerate(HAND_PICKED)])
+def test_hand_picked_borders(case):
+    """Every algorithm that declares it runs the call equals the definition in float64 (forward
+    and gradients); ``auto`` and ``naive`` always run it."""
+    assert TESTS.testable(case), f"test bug: the definition refuses {case}"
+    reasons = TESTS.unable(case, F64)
+    ran = []
+    for algorithm in ALGORITHMS:
+        if reasons.get(algorithm):
             continue
-        x, w, b = cfg.tensors(seed=done)
-        expected = naive(op, x, w, b, **cfg.kwargs)
-        torch.testing.assert_close(fused(op, cfg.ndim)(x, w, b, **cfg.kwargs, algorithm="reference"), expected, **F64)
-        x32, w32, b32 = (t.float() if t is not None else None for t in (x, w, b))
-        out32 = fused(op, cfg.ndim)(x32, w32, b32, **cfg.kwargs, algorithm="reference")
-        assert out32.dtype == torch.float32, str(cfg)
-        torch.testing.assert_close(out32.double(), expected, rtol=1e-5, atol=1e-5)
-        done += 1
+        comparison = compare_with_reference(case, algorithm, F64)
+        assert comparison.passed, str(comparison)
+        ran.append(algorithm)
+    assert {"auto", "naive"} <= set(ran)
 
 
 # --------------------------------------------------------------------------------------------
-# lower precision, memory layout, unbatched input, gradcheck
+# auto, the forcible reference algorithm
 # --------------------------------------------------------------------------------------------
 
 
-def _accepted(op, ndim, seed, count, *, linear_align=None):
-    rng, out = random.Random(seed), []
-    while len(out) < count:
-        cfg = random_case(rng, op, ndim)
-        if cfg.kwargs.get("align_corners") is True and linear_align is False:
-            continue
-        if torch_accepts(cfg):
-            out.append(cfg)
-    return out
+@pytest.mark.parametrize("dtype", TESTS.dtypes, ids=str)
+def test_auto_in_every_dtype(dtype):
+    """``auto`` (whichever algorithm it takes) on random calls, in each layout and mode."""
+    for index, case in enumerate(drawn("auto", 40, "auto", dtype)):
+        comparison = compare_with_reference(case, "auto", dtype, seed=index, **TESTS.variant(index))
+        assert comparison.passed, str(comparison)
 
 
-@pytest.mark.parametrize("algorithm", ["auto", "composed"])
-@pytest.mark.parametrize("dtype, tol", [(torch.float32, 2e-5), (torch.bfloat16, 4e-2)], ids=["float32", "bfloat16"])
-@pytest.mark.parametrize("op", ["upsample_conv", "conv_pool"])
-@pytest.mark.parametrize("ndim", [1, 2, 3])
-def test_low_precision(op, ndim, dtype, tol, algorithm):
-    """Error relative to the float64 composition's largest magnitude (on the same rounded values)."""
-    for i, cfg in enumerate(_accepted(op, ndim, f"lp-{op}{ndim}", 3, linear_align=False)):
-        x, w, b = cfg.tensors(dtype, seed=i)
-        if not _torch_has_kernels(cfg, x, w, b):
-            continue  # e.g. avg_pool3d has no bfloat16 CPU kernel: see test_conv_pool3d_bfloat16_border_strips
-        out = fused(op, ndim)(x, w, b, **cfg.kwargs, algorithm=algorithm)
-        assert out.dtype == dtype, str(cfg)
-        expected = naive(op, *(t.double() if t is not None else None for t in (x, w, b)), **cfg.kwargs)
-        error = (out.double() - expected).abs().max().item() / max(1.0, expected.abs().max().item())
-        assert error <= tol, f"{dtype} error {error:.2e} > {tol:.0e} for {cfg}, algorithm={algorithm!r}"
+@pytest.mark.parametrize("dtype", TESTS.dtypes, ids=str)
+def test_the_reference_algorithm(dtype):
+    """Forced, ``reference`` (the plain composition in float64, from the plan) returns the input
+    dtype and equals the definition to the rounding of its result."""
+    for index, case in enumerate(drawn("reference", 12, "reference", dtype)):
+        x, w, b = case.tensors(dtype, seed=index)
+        assert fused(case.op, case.ndim)(x, w, b, **case.kwargs, algorithm="reference").dtype == dtype
+        comparison = compare_with_reference(case, "reference", dtype, seed=index)
+        assert comparison.passed, str(comparison)
 
 
-def _torch_has_kernels(cfg, x, w, b):
-    try:
-        naive(cfg.op, x, w, b, **cfg.kwargs)
-    except NotImplementedError:
-        return False
-    return True
-
-
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=str)
 @pytest.mark.parametrize("padding_mode", PADDING_MODES)
-def test_conv_pool3d_bfloat16_border_strips(padding_mode):
-    """torch has no bfloat16 avg_pool3d on CPU, but the composed algorithm needs none: one strided
-    convolution (plus border strips). It should answer for every padding_mode, not only "zeros"."""
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(1, 1, 6, 6, 6, generator=g, dtype=torch.float64).bfloat16()
-    w = torch.randn(1, 1, 3, 3, 3, generator=g, dtype=torch.float64).bfloat16()
-    kw = dict(pool_size=2, padding=1, padding_mode=padding_mode)
-    out = tconv.conv_pool3d(x, w, **kw, algorithm="composed")
-    expected = naive("conv_pool", x.double(), w.double(), **kw)
-    assert out.dtype == torch.bfloat16
-    error = (out.double() - expected).abs().max().item() / max(1.0, expected.abs().max().item())
-    assert error <= 4e-2, f"bfloat16 error {error:.2e}"
+def test_conv_pool3d_half_precision_border_strips(padding_mode, dtype):
+    """torch has no half-precision avg_pool3d on CPU (``naive`` says so), but the composed
+    algorithm needs none: one strided convolution plus border strips, in every padding_mode;
+    ``auto`` takes it."""
+    case = Case(
+        "conv_pool", 3, (1, 1, 6, 6, 6), (1, 1, 3, 3, 3), False, dict(pool_size=2, padding=1, padding_mode=padding_mode)
+    )
+    assert TESTS.unable(case, dtype)["naive"]
+    for algorithm in ("composed", "auto"):
+        comparison = compare_with_reference(case, algorithm, dtype)
+        assert comparison.passed, str(comparison)
+
+
+# --------------------------------------------------------------------------------------------
+# layouts: unbatched, non-contiguous, inference in halves
+# --------------------------------------------------------------------------------------------
+
+
+def _against_definition(case, tensors, algorithm, *, seed, gradients=True, label=""):
+    def run(x, w, b):
+        return fused(case.op, case.ndim)(x, w, b, **case.kwargs, algorithm=algorithm)
+
+    def definition(x, w, b):
+        return reference.fused(case.op, x, w, b, **case.kwargs)
+
+    comparison = error_against_reference(
+        run, definition, tensors, F64, seed=seed, gradients=gradients, terms=terms(case), label=f"{label} {case}"
+    )
+    assert comparison.passed, str(comparison)
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("op", ["upsample_conv", "conv_pool"])
-@pytest.mark.parametrize("ndim", [2, 3])
-def test_channels_last_input(op, ndim, algorithm):
-    fmt = torch.channels_last if ndim == 2 else torch.channels_last_3d
-    for i, cfg in enumerate(_accepted(op, ndim, f"cl-{op}{ndim}", 3, linear_align=False)):
-        x, w, b = cfg.tensors(seed=i)
-        x_cl = x.contiguous(memory_format=fmt).requires_grad_()
-        assert x_cl.is_contiguous(memory_format=fmt)
-        if _declared_unable(op, algorithm, x_cl, w, b, cfg.kwargs):
-            continue
-        out = fused(op, ndim)(x_cl, w, b, **cfg.kwargs, algorithm=algorithm)
-        expected = naive(op, x, w, b, **cfg.kwargs)
-        torch.testing.assert_close(out, expected, **F64, msg=_msg(cfg, algorithm, "channels_last forward"))
-        (grad,) = torch.autograd.grad(out, x_cl, torch.ones_like(out))
-        torch.testing.assert_close(
-            grad,
-            torch.autograd.grad(naive(op, x.requires_grad_(), w, b, **cfg.kwargs), x, torch.ones_like(out))[0],
-            **F64,
-        )
+def test_unbatched_input(algorithm):
+    """``(C, *spatial)`` input, as ``F.convNd`` takes it: the output has no batch axis."""
+    for index, case in enumerate(drawn(algorithm, 6, "unbatched")):
+        case = dataclasses.replace(case, input_shape=case.input_shape[1:])
+        x, w, b = case.tensors(F64, seed=index, requires_grad=True)
+        out = fused(case.op, case.ndim)(x, w, b, **case.kwargs, algorithm=algorithm)
+        assert out.dim() == case.ndim + 1 and out.shape[0] == w.shape[0], str(case)
+        _against_definition(case, (x, w, b), algorithm, seed=index, label=f"{algorithm} unbatched")
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("op", ["upsample_conv", "conv_pool"])
-@pytest.mark.parametrize("ndim", [1, 2, 3])
-def test_unbatched_input(op, ndim, algorithm):
-    for i, cfg in enumerate(_accepted(op, ndim, f"ub-{op}{ndim}", 2, linear_align=False)):
-        x, w, b = cfg.tensors(seed=i)
-        x = x[0]  # (C, *spatial)
-        if _declared_unable(op, algorithm, x, w, b, cfg.kwargs):
-            continue
-        out = fused(op, ndim)(x, w, b, **cfg.kwargs, algorithm=algorithm)
-        expected = naive(op, x, w, b, **cfg.kwargs)
-        assert out.shape == expected.shape == (w.shape[0], *expected.shape[1:]), str(cfg)
-        torch.testing.assert_close(out, expected, **F64, msg=_msg(cfg, algorithm, "unbatched forward"))
-
-
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("op", ["upsample_conv", "conv_pool"])
-def test_non_contiguous_tensors(op, algorithm):
+def test_non_contiguous_tensors(algorithm):
     """Input and weight that are transposed views (strides not in row-major order)."""
-    for i, cfg in enumerate(_accepted(op, 2, f"nc-{op}", 3, linear_align=False)):
-        x, w, b = cfg.tensors(seed=i)
-        x_view = x.transpose(-1, -2).contiguous().transpose(-1, -2)
-        w_view = w.transpose(-1, -2).contiguous().transpose(-1, -2)
-        assert (cfg.input_shape[-1] == 1 or not x_view.is_contiguous()) and torch.equal(x_view, x)
-        if _declared_unable(op, algorithm, x_view, w_view, b, cfg.kwargs):
-            continue
-        out = fused(op, 2)(x_view, w_view, b, **cfg.kwargs, algorithm=algorithm)
-        torch.testing.assert_close(
-            out, naive(op, x, w, b, **cfg.kwargs), **F64, msg=_msg(cfg, algorithm, "non-contiguous forward")
-        )
+    for index, case in enumerate(drawn(algorithm, 6, "non-contiguous", ndim=2)):
+        x, w, b = case.tensors(F64, seed=index)
+        x = x.transpose(-1, -2).contiguous().transpose(-1, -2).requires_grad_()
+        w = w.transpose(-1, -2).contiguous().transpose(-1, -2).requires_grad_()
+        b = None if b is None else b.requires_grad_()
+        assert min(case.input_shape[-2:]) == 1 or not x.is_contiguous()
+        _against_definition(case, (x, w, b), algorithm, seed=index, label=f"{algorithm} non-contiguous")
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_inference_in_batch_halves(algorithm):
+    """Without gradients, CPU upsampling runs its batch in halves written into the output."""
+    for index, case in enumerate(drawn(algorithm, 6, "inference", gradients=False)):
+        case = dataclasses.replace(case, input_shape=(3, *case.input_shape[1:]))
+        with torch.no_grad():
+            _against_definition(
+                case,
+                case.tensors(F64, seed=index),
+                algorithm,
+                seed=index,
+                gradients=False,
+                label=f"{algorithm} inference",
+            )
 
 
 GRADCHECK = [
@@ -435,14 +523,14 @@ def test_gradcheck(cfg, algorithm):
 
 def test_weight_and_bias_without_grad():
     """Only the input requires grad (a frozen layer): gradients still flow to it."""
-    cfg = HAND_PICKED[3]
-    x, w, b = cfg.tensors(seed=1)
+    case = HAND_PICKED[3]
+    x, w, b = case.tensors(seed=1)
     x.requires_grad_()
-    out = tconv.upsample_conv2d(x, w, b, **cfg.kwargs, algorithm="composed")
+    out = tconv.upsample_conv2d(x, w, b, **case.kwargs, algorithm="composed")
     (grad,) = torch.autograd.grad(out.square().sum(), x)
     x2 = x.detach().requires_grad_()
-    (expected,) = torch.autograd.grad(naive(cfg.op, x2, w, b, **cfg.kwargs).square().sum(), x2)
-    torch.testing.assert_close(grad, expected, **F64)
+    (expected,) = torch.autograd.grad(reference.fused(case.op, x2, w, b, **case.kwargs).square().sum(), x2)
+    assert_within(grad, expected, F64, terms(case), "input gradient of a frozen layer")
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,13 +539,15 @@ def test_weight_and_bias_without_grad():
 
 
 def test_integral_float_scale_and_defaults():
-    x, w = torch.randn(1, 2, 3, 4, dtype=torch.float64), torch.randn(3, 2, 3, 3, dtype=torch.float64)
+    x, w = torch.randn(1, 2, 3, 4, dtype=F64), torch.randn(3, 2, 3, 3, dtype=F64)
     base = tconv.upsample_conv2d(x, w, None, 2)
-    torch.testing.assert_close(base, F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), w), **F64)
-    torch.testing.assert_close(tconv.upsample_conv2d(x, w, scale_factor=2.0), base, **F64)
-    torch.testing.assert_close(tconv.upsample_conv2d(x, w, scale_factor=(2.0, 2)), base, **F64)
+    up = Case("upsample_conv", 2, tuple(x.shape), tuple(w.shape), False, {})
+    assert_within(base, F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), w), F64, terms(up))
+    assert torch.equal(tconv.upsample_conv2d(x, w, scale_factor=2.0), base)  # the same call, spelled otherwise
+    assert torch.equal(tconv.upsample_conv2d(x, w, scale_factor=(2.0, 2)), base)
+    pool = Case("conv_pool", 2, (1, 2, 6, 8), tuple(w.shape), False, {})
     y = tconv.conv_pool2d(x.repeat(1, 1, 2, 2), w)  # defaults: stride 1, padding 0, pool_size 2
-    torch.testing.assert_close(y, F.avg_pool2d(F.conv2d(x.repeat(1, 1, 2, 2), w), 2), **F64)
+    assert_within(y, F.avg_pool2d(F.conv2d(x.repeat(1, 1, 2, 2), w), 2), F64, terms(pool))
 
 
 X1, W1 = torch.randn(1, 2, 5), torch.randn(2, 2, 3)
@@ -537,49 +627,43 @@ def test_bad_arguments(call, error, match):
 
 
 def test_composed_cannot_run_align_corners():
-    x, w = torch.randn(1, 2, 4, 4, dtype=torch.float64), torch.randn(3, 2, 3, 3, dtype=torch.float64)
-    kw = dict(scale_factor=2, mode="bilinear", align_corners=True, padding=1)
+    case = Case(
+        "upsample_conv",
+        2,
+        (1, 2, 4, 4),
+        (3, 2, 3, 3),
+        False,
+        dict(scale_factor=2, mode="bilinear", align_corners=True, padding=1),
+    )
+    x, w, _ = case.tensors(F64)
     with pytest.raises(tconv.NoAlgorithmError) as info:
-        tconv.upsample_conv2d(x, w, **kw, algorithm="composed")
+        tconv.upsample_conv2d(x, w, **case.kwargs, algorithm="composed")
     assert isinstance(info.value, ValueError) and len(str(info.value)) > 10, str(info.value)
     assert "align_corners" in str(info.value)
-    # auto still answers, with the composition's numbers
-    torch.testing.assert_close(tconv.upsample_conv2d(x, w, **kw), naive("upsample_conv", x, w, **kw), **F64)
+    # auto still answers, with the definition's numbers
+    comparison = compare_with_reference(case, "auto", F64)
+    assert comparison.passed, str(comparison)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("scale", [41, 47, 49])
 def test_nearest_follows_pytorchs_rounded_index(scale, dtype):
     """At some large scales PyTorch's float32/double nearest index rounds to the sample before
-    ``j // scale``; the fused algorithms then say so, and ``auto`` still equals PyTorch."""
+    ``j // scale``; the fused algorithms then say so, and ``auto`` still equals PyTorch (whose
+    index depends on the dtype: the composition here runs in ``dtype``)."""
     x, w = torch.randn(1, 2, 3, 3, dtype=dtype), torch.randn(2, 2, 3, 3, dtype=dtype)
     kwargs = dict(scale_factor=(1, scale), mode="nearest", padding=1)
-    expected = naive("upsample_conv", x, w, None, **kwargs)
-    torch.testing.assert_close(tconv.upsample_conv2d(x, w, None, **kwargs), expected, rtol=1e-5, atol=1e-5)
+    n_terms = terms(Case("upsample_conv", 2, tuple(x.shape), tuple(w.shape), False, kwargs))
+    # nearest copies samples exactly: PyTorch's choice of sample in dtype, the sums in float64
+    expected = F.conv2d(F.interpolate(x, scale_factor=(1, scale), mode="nearest").double(), w.double(), padding=1)
+    assert_within(tconv.upsample_conv2d(x, w, None, **kwargs), expected, dtype, n_terms, "auto")
     reasons = tconv.explain_fused("upsample_conv", x, w, None, **kwargs).reasons
     for name in ("composed", "separable"):
         if reasons[name]:
             assert any("index rounds" in reason for reason in reasons[name])
         else:  # PyTorch's index is j // scale here: the fused algorithm must agree
             out = tconv.upsample_conv2d(x, w, None, **kwargs, algorithm=name)
-            torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("op", ["upsample_conv", "conv_pool"])
-@pytest.mark.parametrize("ndim", [1, 2, 3])
-def test_inference_equals_composition(op, ndim, algorithm):
-    """Without gradients, CPU upsampling runs its batch in halves written into the output."""
-    for i, cfg in enumerate(_accepted(op, ndim, f"inference-{op}{ndim}", 6)):
-        cfg = dataclasses.replace(cfg, input_shape=(3, *cfg.input_shape[1:]))
-        x, w, b = cfg.tensors(seed=i)
-        if _declared_unable(op, algorithm, x, w, b, cfg.kwargs):
-            continue
-        with torch.no_grad():
-            out = fused(op, ndim)(x, w, b, **cfg.kwargs, algorithm=algorithm)
-        torch.testing.assert_close(
-            out, naive(op, x, w, b, **cfg.kwargs), **F64, msg=_msg(cfg, algorithm, "inference forward")
-        )
+            assert_within(out, expected, dtype, n_terms, name)
 
 
 @pytest.mark.parametrize("padding_mode", PADDING_MODES)
@@ -596,17 +680,15 @@ def test_inference_with_the_compiled_core(input_shape, kernel, kwargs, padding_m
     """Nearest upsampling of large inputs in inference: the composed kernel's transposed
     convolution runs ``subpixel_compiled`` (float32: it has no word for two float64)."""
     ndim = len(kernel)
-    generator = torch.Generator().manual_seed(len(input_shape) + len(padding_mode))
-    x = torch.randn(input_shape, generator=generator)
-    w = torch.randn(4, input_shape[1], *kernel, generator=generator)
-    b = torch.randn(4, generator=generator)
-    call = dict(kwargs, padding_mode=padding_mode)
-    plan, _, _ = tconv.fused.functional.OPS["upsample_conv"].prepare(ndim, x, w, b, call)
+    case = Case(
+        "upsample_conv", ndim, input_shape, (4, input_shape[1], *kernel), True, dict(kwargs, padding_mode=padding_mode)
+    )
+    x, w, b = case.tensors(torch.float32, seed=len(input_shape) + len(padding_mode))
+    plan, _, _ = tconv.fused.functional.OPS["upsample_conv"].prepare(ndim, x, w, b, case.kwargs)
     assert tconv.algorithms.TRANSPOSED.decide(plan.core, "auto").algorithm.name == "subpixel_compiled"
     with torch.no_grad():
-        out = fused("upsample_conv", ndim)(x, w, b, **call, algorithm="composed")
-    expected = naive("upsample_conv", x.double(), w.double(), b.double(), **call)
-    torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-4)
+        comparison = compare_with_reference(case, "composed", torch.float32, seed=len(input_shape), gradients=False)
+    assert comparison.passed, str(comparison)
 
 
 @pytest.fixture
@@ -624,25 +706,20 @@ def subpixel_core(monkeypatch):
 @pytest.mark.parametrize("ndim", [1, 2, 3])
 def test_the_subpixel_core_takes_the_folded_phase_weight(ndim, subpixel_core):
     """Every upsampling the composed kernel runs, through ``subpixel`` with the conv kernel folded
-    straight into its phase weight: forward and gradients equal the naive composition."""
+    straight into its phase weight: forward and gradients equal the definition."""
     ran = 0
-    for i, cfg in enumerate(_accepted("upsample_conv", ndim, f"subpixel-core{ndim}", 12, linear_align=False)):
-        x, w, b = cfg.tensors(seed=i)
-        if _declared_unable("upsample_conv", "composed", x, w, b, cfg.kwargs):
-            continue
-        plan, _, _ = tconv.fused.functional.OPS["upsample_conv"].prepare(ndim, x, w, b, cfg.kwargs)
+    for index, case in enumerate(drawn("composed", 12, "subpixel-core", op="upsample_conv", ndim=ndim)):
+        x, w, b = case.tensors(F64, seed=index)
+        plan, _, _ = tconv.fused.functional.OPS["upsample_conv"].prepare(ndim, x, w, b, case.kwargs)
         ran += (
             plan.core is not None and tconv.algorithms.TRANSPOSED.decide(plan.core, "auto").algorithm.name == "subpixel"
         )
-        assert compare(cfg, "composed", seed=i) == "equal"
+        comparison = compare_with_reference(case, "composed", F64, seed=index)
+        assert comparison.passed, str(comparison)
     assert ran >= 6
 
 
-@pytest.mark.parametrize(
-    "dtype, tolerance",
-    [(torch.float32, 1e-5), (torch.float16, 2e-3), (torch.bfloat16, 2e-2)],
-    ids=["float32", "float16", "bfloat16"],
-)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=str)
 @pytest.mark.parametrize(
     "input_shape, out_channels, kernel, kwargs",
     [
@@ -655,22 +732,23 @@ def test_the_subpixel_core_takes_the_folded_phase_weight(ndim, subpixel_core):
         ((0, 16, 8, 8), 4, (3, 3), {"padding": 1}),
     ],
 )
-def test_factored_inference_with_compiled_sums(input_shape, out_channels, kernel, kwargs, dtype, tolerance, compiling):
+def test_factored_inference_with_compiled_sums(input_shape, out_channels, kernel, kwargs, dtype, compiling):
     """CPU inference with compiling on: ``factored`` sums its phases in a compiled pass (where a
     word holds the innermost scale's samples; eagerly otherwise and for an empty batch), equal to
-    the naive composition in every padding mode, 1-3 d."""
-    ndim = len(kernel)
-    generator = torch.Generator().manual_seed(sum(input_shape) + len(kwargs))
+    the definition in every padding mode, 1-3 d."""
     groups = kwargs.get("groups", 1)
-    x = torch.randn(input_shape, generator=generator)
-    w = torch.randn(out_channels, input_shape[1] // groups, *kernel, generator=generator)
-    b = torch.randn(out_channels, generator=generator)
+    case = Case(
+        "upsample_conv", len(kernel), input_shape, (out_channels, input_shape[1] // groups, *kernel), True, kwargs
+    )
+    if not input_shape[0]:  # an empty batch: the right empty shape
+        x, w, b = case.tensors(dtype)
+        with torch.no_grad():
+            out = fused("upsample_conv", case.ndim)(x, w, b, **kwargs, algorithm="factored")
+        assert out.dtype == dtype and out.shape == reference.fused(case.op, x, w, b, **kwargs).shape
+        return
     with torch.no_grad():
-        out = fused("upsample_conv", ndim)(x.to(dtype), w.to(dtype), b.to(dtype), **kwargs, algorithm="factored")
-    expected = naive("upsample_conv", x.double(), w.double(), b.double(), **kwargs)
-    assert out.dtype == dtype and out.shape == expected.shape
-    if expected.numel():
-        assert (out.double() - expected).abs().max() <= tolerance * expected.abs().max()
+        comparison = compare_with_reference(case, "factored", dtype, seed=sum(input_shape), gradients=False)
+    assert comparison.passed, str(comparison)
 
 
 def test_factored_is_chosen_where_it_mixes_the_channels_less(compiling):

@@ -6,6 +6,9 @@ import torch
 from torch import nn
 
 import tconv
+from tconv.core.testing import Comparison, relative_error, tolerance
+from tconv.fused import reference
+from tconv.fused.testing import Case, terms
 
 UPSAMPLE_CONV = {1: tconv.nn.UpsampleConv1d, 2: tconv.nn.UpsampleConv2d, 3: tconv.nn.UpsampleConv3d}
 CONV_POOL = {1: tconv.nn.ConvPool1d, 2: tconv.nn.ConvPool2d, 3: tconv.nn.ConvPool3d}
@@ -15,8 +18,20 @@ FAMILIES = {"upsample": UPSAMPLE_CONV, "pool": CONV_POOL}
 F64 = dict(dtype=torch.float64)
 
 
-def _close(actual, expected):
-    torch.testing.assert_close(actual, expected, rtol=1e-12, atol=1e-12)
+def _call(module, x) -> Case:
+    """The fused call ``module(x)`` makes."""
+    upsampling = type(module) in UPSAMPLE_CONV.values()
+    names = ("scale_factor", "mode", "align_corners") if upsampling else ("stride", "pool_size")
+    kwargs = {name: getattr(module, name) for name in (*names, "padding", "dilation", "groups", "padding_mode")}
+    op = "upsample_conv" if upsampling else "conv_pool"
+    return Case(op, module.ndim, tuple(x.shape), tuple(module.weight.shape), module.bias is not None, kwargs)
+
+
+def _close(actual, expected, module, x):
+    """``actual`` within the float64 tolerance of ``module(x)``'s longest sum of ``expected``."""
+    case = _call(module, x)
+    comparison = Comparison(relative_error(actual, expected), tolerance(torch.float64, terms(case)), str(case))
+    assert comparison.passed, str(comparison)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -65,7 +80,7 @@ def test_upsample_conv_matches_sequential(ndim, scale, mode, align_corners, conv
     ours = UPSAMPLE_CONV[ndim](4, 6, scale_factor=scale, mode=mode, align_corners=align_corners, **conv_args, **F64)
     ours.load_state_dict(conv.state_dict())
     x = torch.randn(2, 4, *(5, 4, 3)[:ndim], **F64)
-    _close(ours(x), nn.Sequential(upsample, conv)(x))
+    _close(ours(x), nn.Sequential(upsample, conv)(x), ours, x)
 
 
 POOL_CASES = [
@@ -84,7 +99,7 @@ def test_conv_pool_matches_sequential(ndim, pool_size, conv_args):
     ours = CONV_POOL[ndim](4, 6, pool_size=pool_size, **conv_args, **F64)
     ours.load_state_dict(conv.state_dict())
     x = torch.randn(2, 4, *(9, 8, 7)[:ndim], **F64)
-    _close(ours(x), nn.Sequential(conv, AVG_POOL[ndim](pool_size))(x))
+    _close(ours(x), nn.Sequential(conv, AVG_POOL[ndim](pool_size))(x), ours, x)
 
 
 FROM_MODULES = [
@@ -122,7 +137,7 @@ def test_from_modules_shares_parameters_outputs_and_gradients(cls, first, conv):
         out.backward(torch.cos(torch.arange(out.numel(), **F64)).view_as(out))
         grads.append([out, x.grad] + [p.grad for p in conv.parameters()])
     for actual, expected in zip(*grads[::-1]):
-        _close(actual, expected)
+        _close(actual, expected, ours, x)
 
 
 def test_from_modules_takes_settings_from_the_modules():
@@ -218,8 +233,10 @@ def test_channels_last_input_and_no_grad(family, ndim):
     layout = {2: torch.channels_last, 3: torch.channels_last_3d}[ndim]
     with torch.no_grad():
         out = module(x.to(memory_format=layout))
+        case = _call(module, x)
+        expected = reference.fused(case.op, x, module.weight, module.bias, **case.kwargs)
     assert not out.requires_grad
-    _close(out, module(x).detach())
+    _close(out, expected, module, x)
 
 
 def test_repr():

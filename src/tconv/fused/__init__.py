@@ -19,15 +19,16 @@ the ``s^d``-times larger intermediate tensor. The family's rooms are those of
   dispatcher, :data:`tconv.transposed.DISPATCHER`, and its algorithms' ``run_spread``) and
   recomputes the strips exactly from the padded signal: work proportional to the perimeter. It
   cannot run ``align_corners=True``, whose sampling grid is not periodic. ``naive`` is the plain
-  composition; :mod:`.reference` is it in float64.
+  composition; the forcible ``reference`` algorithm is it in float64.
 * ``factored`` is ``composed`` with the innermost axis's conv kernel taps as output channels of
   its convolution, summed into that axis's phases after it (a compiled pass in CPU inference):
   fewer channel mixes for nearest upsampling with short kernels.
 * ``separable`` (2-d upsampling) upsamples and convolves along the width, mixing the channels at
   the input height, and finishes the height with one matrix product: exact for every mode,
   ``align_corners=True`` included, and the fastest for linear upsampling.
-* :mod:`.preference` is the order ``"auto"`` tries them in; :mod:`.testing` draws random calls
-  and compares them with the reference (the tests and ``tconv check``).
+* :mod:`.preference` is the order ``"auto"`` tries them in; :mod:`.reference` is the definition
+  written from the public arguments alone (importing nothing from tconv), and :mod:`.testing`
+  draws random calls and compares every algorithm with it (the tests and ``tconv check``).
 * :data:`DISPATCHER` chooses: a forced name, the first capable algorithm in the order of
   preference, or with autotuning on the measured fastest.
 """
@@ -37,7 +38,7 @@ from __future__ import annotations
 from ..core.dispatch import Dispatcher
 from . import preference
 from .algorithms import FAST
-from .reference import Reference
+from .algorithms.reference import Reference
 
 DISPATCHER = Dispatcher(
     "fused", (*FAST, Reference()), preference.preference, preference.portable, portable_when_compiling=True

@@ -1,98 +1,55 @@
-"""Random fused resampling problems and the plain torch composition they must equal.
+"""Random fused resampling calls, and every fused algorithm compared with the definition.
 
-Used by ``tconv check`` and by the test suite (``tests/test_fused.py``), so that both exercise the
-same space: 1-3 spatial axes, odd and even sizes, every padding kind and ``padding_mode``,
-dilation, groups (depthwise included), bias, every upsampling mode and ``align_corners``, per-axis
-scales, strides and pool sizes. :func:`naive` is the definition: ``conv(pad(interpolate(x)))`` and
-``avg_pool(conv(x))`` written with torch's public functions, exactly as ``nn.ConvNd`` pads.
+Used by ``tconv check`` and by the test suite (``tests/test_fused.py`` and the generic
+``tests/test_algorithms.py``), so that both exercise the same space: 1-3 spatial axes, odd and
+even sizes, every padding kind and ``padding_mode``, dilation, groups (depthwise included), bias,
+every upsampling mode and ``align_corners``, per-axis scales, strides and pool sizes. The
+definition is :mod:`tconv.fused.reference`, written from the public arguments alone.
 """
 
 from __future__ import annotations
 
+import math
 import random
+from typing import Optional
 
 import torch
-import torch.nn.functional as F
 
 from ..core.plan import PADDING_MODES
-from ..core.testing import ConvCase, FamilyTests, error_against_reference
-from ..kernels.ops import F_AVG_POOL, F_CONV
-from . import DISPATCHER
+from ..core.testing import Comparison, ConvCase, FamilyTests, conv_terms, error_against_reference
+from . import DISPATCHER, reference
 from .functional import explain_fused, fused
 from .plan import LINEAR_MODES as LINEAR
+from .plan import plan_conv_pool, plan_upsample_conv
 
 OPS = ("upsample_conv", "conv_pool")
-#: What torch's composition raises when it refuses a configuration.
-TORCH_REFUSES = (RuntimeError, ValueError, NotImplementedError)
-
-
-# --------------------------------------------------------------------------------------------
-# the naive composition (the definition the fused ops must equal)
-# --------------------------------------------------------------------------------------------
-
-
-def each_axis(value, ndim: int) -> tuple:
-    """``value`` as one entry per spatial axis (a sequence as is, a scalar repeated)."""
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * ndim
-
-
-def naive_conv(x, w, b, stride, padding, dilation, groups, padding_mode):
-    """``nn.ConvNd``'s forward: a non-"zeros" padding_mode pads explicitly, then convolves unpadded."""
-    ndim = w.dim() - 2
-    if padding_mode == "zeros":
-        return F_CONV[ndim](x, w, b, stride, padding, dilation, groups)
-    if padding == "same" and any(s != 1 for s in each_axis(stride, ndim)):
-        raise ValueError("padding='same' is not supported for strided convolutions")  # as nn.ConvNd
-    if padding == "valid":
-        pads = [(0, 0)] * ndim
-    elif padding == "same":
-        totals = [d * (k - 1) for d, k in zip(each_axis(dilation, ndim), w.shape[2:])]
-        pads = [(t // 2, t - t // 2) for t in totals]
-    else:
-        pads = [(p, p) for p in each_axis(padding, ndim)]
-    reversed_padding_repeated_twice = [v for begin_end in reversed(pads) for v in begin_end]
-    return F_CONV[ndim](F.pad(x, reversed_padding_repeated_twice, mode=padding_mode), w, b, stride, 0, dilation, groups)
-
-
-def naive(op, x, w, b=None, **kw):
-    """The plain torch composition that ``tconv.<op>`` fuses (unbatched input is handled like F.convNd)."""
-    ndim = w.dim() - 2
-    if x.dim() == ndim + 1:
-        return naive(op, x.unsqueeze(0), w, b, **kw).squeeze(0)
-    conv = dict(
-        padding=kw.get("padding", 0),
-        dilation=kw.get("dilation", 1),
-        groups=kw.get("groups", 1),
-        padding_mode=kw.get("padding_mode", "zeros"),
-    )
-    if op == "upsample_conv":
-        u = F.interpolate(
-            x,
-            scale_factor=kw.get("scale_factor", 2),
-            mode=kw.get("mode", "nearest"),
-            align_corners=kw.get("align_corners"),
-        )
-        return naive_conv(u, w, b, stride=1, **conv)
-    y = naive_conv(x, w, b, stride=kw.get("stride", 1), **conv)
-    return F_AVG_POOL[ndim](y, kw.get("pool_size", 2))
-
-
-# --------------------------------------------------------------------------------------------
-# random configurations
-# --------------------------------------------------------------------------------------------
-
+#: What the definition (PyTorch's functions) raises when it refuses a call.
+REFUSALS = (RuntimeError, ValueError, NotImplementedError)
+#: Spatial axes drawn by :func:`random_case`: 2-d most often (the only rank ``separable`` runs),
+#: 3-d least (the slowest).
+NDIMS = (1, 1, 2, 2, 2, 3)
 
 #: One fused call: ``Case(op, ndim, input_shape, weight_shape, bias, kwargs)``, ``op`` one of :data:`OPS`.
 Case = ConvCase
+each_axis = reference.per_axis
 
 
-def _pick_per_axis(rng, ndim, draw):
+# --------------------------------------------------------------------------------------------
+# random calls
+# --------------------------------------------------------------------------------------------
+
+
+def _pick_per_axis(rng: random.Random, ndim: int, draw):
     """An int, or one entry per axis (possibly different)."""
     return draw() if rng.random() < 0.4 else tuple(draw() for _ in range(ndim))
 
 
-def random_case(rng: random.Random, op: str, ndim: int) -> Case:
-    """A random call of ``op`` (some of which torch's composition refuses, e.g. reflect pad >= size)."""
+def random_case(rng: random.Random, op: Optional[str] = None, ndim: Optional[int] = None) -> Case:
+    """A random call of ``op`` with ``ndim`` spatial axes (each drawn when not given: the ops
+    equally often, the ranks from :data:`NDIMS`). Some are calls the definition refuses (reflect
+    padding as wide as the signal, a kernel longer than the padded input, ...): see :func:`testable`."""
+    op = rng.choice(OPS) if op is None else op
+    ndim = rng.choice(NDIMS) if ndim is None else ndim
     small = ndim == 3
     kind = rng.choice(("plain", "plain", "two", "depthwise"))
     if kind == "plain":
@@ -102,7 +59,7 @@ def random_case(rng: random.Random, op: str, ndim: int) -> Case:
     else:
         cin = rng.randint(1, 4 if not small else 3)
         groups, cout = cin, cin * rng.randint(1, 2)
-    batch = rng.randint(1, 2)
+    batch = rng.randint(1, 3)
     kernel = [rng.randint(1, 4 if not small else 3) for _ in range(ndim)]
 
     kw = {}
@@ -141,48 +98,115 @@ def random_case(rng: random.Random, op: str, ndim: int) -> Case:
 
 
 def random_cases(seed: int, count: int) -> list[Case]:
-    """``count`` random calls of both ops, 1-d and 2-d twice as often as the slower 3-d."""
+    """``count`` random calls drawn from ``seed`` (:func:`random_case`)."""
     rng = random.Random(seed)
-    return [random_case(rng, rng.choice(OPS), rng.choice((1, 1, 2, 2, 3))) for _ in range(count)]
+    return [random_case(rng) for _ in range(count)]
 
 
-def torch_accepts(case: Case) -> bool:
-    """Whether torch's own composition runs ``case`` (in float64)."""
-    x, w, b = case.tensors(seed=0)
+def testable(case: Case) -> bool:
+    """Whether the definition (:mod:`.reference`, PyTorch's own functions) runs ``case``; tconv
+    refuses the others too (the tests check it), so they compare nothing."""
+    x, w, b = case.tensors(torch.float64)
     try:
-        naive(case.op, x, w, b, **case.kwargs)
-    except TORCH_REFUSES:
+        reference.fused(case.op, x, w, b, **case.kwargs)
+    except REFUSALS:
         return False
     return True
 
 
-def compare_with_reference(case: Case, algorithm: str, dtype: torch.dtype = torch.float32, *, seed: int = 0) -> float:
-    """Largest relative error of ``algorithm`` against the float64 composition (:func:`naive`) on
-    the same rounded values: the output and the gradients of input, weight and bias."""
-    tensors = case.tensors(dtype, seed=seed, requires_grad=True)
+# --------------------------------------------------------------------------------------------
+# the comparison
+# --------------------------------------------------------------------------------------------
+
+
+def fan_in(case: Case) -> int:
+    """How many products the resampling folds into each of the op's sums: per axis, the
+    upsampled samples that read one input sample (``scale`` for nearest, up to ``2 * scale`` for
+    linear interpolation: the input gradient sums them all), or the pooling window."""
+    if case.op == "conv_pool":
+        return math.prod(each_axis(case.kwargs.get("pool_size", 2), case.ndim))
+    linear = case.kwargs.get("mode", "nearest") == LINEAR[case.ndim]
+    scales = [int(s) for s in each_axis(case.kwargs.get("scale_factor", 2), case.ndim)]
+    return math.prod(2 * s if linear and s > 1 else s for s in scales)
+
+
+def terms(case: Case) -> int:
+    """The longest sum in ``case``'s forward or gradients (:func:`tconv.core.testing.conv_terms`),
+    the resampling's :func:`fan_in` folded in."""
+    batched = case.input_shape if len(case.input_shape) == case.ndim + 2 else (1, *case.input_shape)
+    planner = plan_upsample_conv if case.op == "upsample_conv" else plan_conv_pool
+    plan = planner(batched, case.weight_shape, **case.kwargs)
+    signal = [axis.signal for axis in plan.axes]
+    return conv_terms(
+        plan.batch,
+        plan.in_channels,
+        plan.out_channels,
+        plan.groups,
+        case.weight_shape[2:],
+        signal,
+        [axis.conv_length for axis in plan.axes],
+        fan_in(case),
+    )
+
+
+def compare_with_reference(
+    case: Case,
+    algorithm: str,
+    dtype: torch.dtype = torch.float32,
+    *,
+    seed: int = 0,
+    channels_last: bool = False,
+    gradients: bool = True,
+) -> Comparison:
+    """``algorithm`` (or ``"auto"``) against the definition (:func:`tconv.fused.reference.fused`)
+    in float64 on the same rounded values: the largest relative error of the output and, with
+    ``gradients``, the gradients of input, weight and bias, and the tolerance for ``dtype`` and
+    the case's longest sum (:func:`terms`)."""
+    tensors = case.tensors(dtype, seed=seed, requires_grad=gradients, channels_last=channels_last)
 
     def run(x, w, b):
         return fused(case.op, case.ndim, x, w, b, **case.kwargs, algorithm=algorithm)
 
-    def composition(x, w, b):
-        return naive(case.op, x, w, b, **case.kwargs)
+    def definition(x, w, b):
+        return reference.fused(case.op, x, w, b, **case.kwargs)
 
-    return error_against_reference(run, composition, tensors, torch.float64, seed=seed, label=f"{algorithm} on {case}")
+    layout = ", channels_last" if channels_last and case.ndim > 1 else ""
+    return error_against_reference(
+        run,
+        definition,
+        tensors,
+        torch.float64,
+        seed=seed,
+        gradients=gradients,
+        terms=terms(case),
+        label=f"{algorithm} in {dtype}{layout}{'' if gradients else ', no gradients'} on {case}",
+    )
 
 
-def unable(case: Case, dtype: torch.dtype = torch.float32, **layout: object) -> dict[str, list[str]]:
+def unable(
+    case: Case, dtype: torch.dtype = torch.float32, *, channels_last: bool = False, gradients: bool = True
+) -> dict[str, list[str]]:
     """Each fused algorithm's reasons for not running ``case`` in ``dtype`` (empty: it can)."""
-    return explain_fused(case.op, *case.tensors(dtype, requires_grad=True), **case.kwargs).reasons
+    tensors = case.tensors(dtype, requires_grad=gradients, channels_last=channels_last)
+    return explain_fused(case.op, *tensors, **case.kwargs).reasons
 
 
-#: The family's testing vocabulary (:class:`tconv.core.testing.FamilyTests`); the reference is
-#: PyTorch's own composition, so a case it refuses is no test.
+def variant(index: int) -> dict:
+    """The ``index``-th drawn case's layout and mode: channels-last every third, inference
+    (no gradients) every fourth."""
+    return {"channels_last": index % 3 == 0, "gradients": index % 4 != 3}
+
+
+#: The family's testing vocabulary (:class:`tconv.core.testing.FamilyTests`). The fused ops take
+#: real floating-point tensors only, so complex dtypes are not among those tested.
 TESTS = FamilyTests(
     name="fused",
-    title="upsample_conv, conv_pool: forward and gradients against the float64 composition",
+    title="upsample_conv, conv_pool: forward and gradients against the float64 definition",
     algorithms=DISPATCHER.algorithms,
-    random_cases=random_cases,
+    random_case=random_case,
     unable=unable,
     compare_with_reference=compare_with_reference,
-    testable=torch_accepts,
+    variant=variant,
+    testable=testable,
+    dtypes=(torch.float64, torch.float32, torch.float16, torch.bfloat16),
 )

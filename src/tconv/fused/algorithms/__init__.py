@@ -1,5 +1,5 @@
 """The fused algorithms, one file each, in the order :func:`tconv.explain` lists them (the
-reference, ``reference.py`` beside this package, comes last)."""
+forcible ``reference``, :mod:`.reference`, comes last; the dispatcher adds it)."""
 
 from __future__ import annotations
 

@@ -22,6 +22,18 @@ class Naive(Algorithm[FusedPlan]):
     name = "naive"
     description = "F.interpolate (or not), the padding, F.convNd, F.avg_poolNd (or not): the plain composition"
 
+    def why_not(self, plan: FusedPlan) -> list[str]:
+        reasons = super().why_not(plan)
+        if (
+            plan.op == "conv_pool"
+            and plan.ndim == 3
+            and plan.device_type == "cpu"
+            and plan.dtype in (torch.float16, torch.bfloat16)
+            and any(axis.pool > 1 for axis in plan.axes)
+        ):
+            reasons.append(f"PyTorch's CPU avg_pool3d has no {plan.dtype} kernel")
+        return reasons
+
     def run(
         self, plan: FusedPlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
     ) -> torch.Tensor:
