@@ -1,10 +1,11 @@
-"""Random custom convolutions and the float64 recipe they must equal.
+"""Random custom convolutions, and their comparison with the definition.
 
-Used by ``tconv check`` and the test suite (``tests/test_custom.py``), so that both exercise the
+Used by ``tconv check`` and the test suite (``tests/test_algorithms.py``), so that both exercise the
 same space: 1-3 spatial axes, odd and even sizes, every padding kind and ``padding_mode``, stride,
 dilation, groups (depthwise included), bias, every preset pair and a few callables, and memory
-budgets that force several chunks. The definition is the ``reference`` algorithm: the
-unfold-expand recipe in float64.
+budgets that force several chunks. An algorithm is compared with
+:func:`~tconv.custom.reference.custom_conv_reference`, the definition written index by index in
+float64, called with the case's public arguments (not with anything the plan derived from them).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Optional
 import torch
 
 from ..core.plan import PADDING_MODES
-from ..core.testing import ConvCase, FamilyTests, error_against_reference
+from ..core.testing import ROUNDING, Comparison, ConvCase, FamilyTests, conv_terms, epsilon, error_against_reference
 from . import DISPATCHER
 from .functional import custom_conv, explain_custom
-from .plan import COMBINES, LIVE_TENSORS, REDUCES
+from .plan import COMBINES, LINEAR, LIVE_TENSORS, REDUCES
+from .reference import COMBINES as DEFINED_COMBINES
+from .reference import custom_conv_reference, pads
 
 
 def maximum(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -53,8 +56,10 @@ class Case(ConvCase):
         super().__init__("custom_conv", ndim, input_shape, weight_shape, bias, {} if kwargs is None else kwargs)
 
 
-def random_case(rng: random.Random, ndim: int) -> Case:
-    """A random legal call (shapes large enough for at least one output)."""
+def random_case(rng: random.Random) -> Case:
+    """A random legal call (shapes large enough for at least one output), 1-d and 2-d twice as
+    often as the slower 3-d; one in five takes a linear preset pair (what ``conv`` runs)."""
+    ndim = rng.choice((1, 1, 2, 2, 3))
     small = ndim == 3
     kind = rng.choice(("plain", "plain", "two", "depthwise"))
     if kind == "plain":
@@ -75,13 +80,17 @@ def random_case(rng: random.Random, ndim: int) -> Case:
     size = [
         max(d * (k - 1) + 1, 3, rng.randint(1, largest)) for k, d in zip(kernel, dilation)
     ]  # reflect needs pad < size
+    if rng.random() < 0.2:
+        combine, reduce = rng.choice((*sorted(LINEAR[0]), None)), rng.choice(sorted(LINEAR[1]))
+    else:
+        combine, reduce = rng.choice((*COMBINES, None, *COMBINE_CALLABLES)), rng.choice((*REDUCES, *REDUCE_CALLABLES))
     kw = dict(
         stride=stride if rng.random() < 0.7 else stride[0],
         padding=padding,
         dilation=dilation,
         groups=groups,
-        combine=rng.choice((*COMBINES, None, *COMBINE_CALLABLES)),
-        reduce=rng.choice((*REDUCES, *REDUCE_CALLABLES)),
+        combine=combine,
+        reduce=reduce,
         padding_mode=padding_mode,
     )
     if rng.random() < 0.3:  # several chunks: of samples, positions or output channels
@@ -91,36 +100,119 @@ def random_case(rng: random.Random, ndim: int) -> Case:
 
 
 def random_cases(seed: int, count: int) -> list[Case]:
-    """``count`` random calls, 1-d and 2-d twice as often as the slower 3-d."""
+    """``count`` random calls (:func:`random_case`) drawn from ``seed``."""
     rng = random.Random(seed)
-    return [random_case(rng, rng.choice((1, 1, 2, 2, 3))) for _ in range(count)]
+    return [random_case(rng) for _ in range(count)]
 
 
-def compare_with_reference(case: Case, algorithm: str, dtype: torch.dtype = torch.float32, *, seed: int = 0) -> float:
-    """Largest relative error of ``algorithm`` against ``reference`` (float64) on the same rounded
-    values: the output and the gradients of input, weight and bias."""
-    tensors = case.tensors(dtype, seed=seed, requires_grad=True)
+def variant(index: int) -> dict:
+    """The ``index``-th drawn case's variant: a channels-last input one time in three, the
+    forward alone one time in four."""
+    return {"channels_last": index % 3 == 0, "gradients": index % 4 != 3}
+
+
+#: Dtypes in which rounding the combined values makes near ties into ties.
+HALF = (torch.float16, torch.bfloat16)
+
+
+def gradients_defined(case: Case, dtype: torch.dtype) -> bool:
+    """Whether ``case``'s gradients in ``dtype`` are those of the float64 reference: not for
+    ``max`` and ``min`` in the half types, where two values apart in float64 may round to a tie
+    (or the other way round) and the gradient goes to another pair. Exact ties (padded zeros
+    times weights, say) stay exact in float64 and follow the same documented rule."""
+    return not (case.kwargs.get("reduce") in ("max", "min") and dtype in HALF)
+
+
+#: Reduces whose gradient gives each combined value ``t`` the weight ``exp(temperature * (t - out))``:
+#: by their temperature.
+EXPONENTIAL = {"logsumexp": 1.0, soft_maximum: 2.0}
+
+
+def condition(case: Case, x: torch.Tensor, w: torch.Tensor) -> float:
+    """How many times an exponential reduce (:data:`EXPONENTIAL`) magnifies the rounding of the
+    combined values in its gradients: an absolute error ``eps * |t|`` of a combined value ``t``
+    is a relative error ``temperature * eps * |t|`` of its weight; so ``temperature`` times the
+    largest ``|combine(x, w)|`` of any sample (or a padded zero) with any weight, and 1 for the
+    other reduces."""
+    temperature = EXPONENTIAL.get(case.kwargs.get("reduce"))
+    if temperature is None:
+        return 1.0
+    combine = case.kwargs.get("combine") or "mul"
+    combine = DEFINED_COMBINES[combine] if isinstance(combine, str) else combine
+    samples = torch.cat([x.detach().double().flatten(), torch.zeros(1, dtype=torch.float64)])
+    combined = combine(samples[:, None], w.detach().double().flatten()[None, :])
+    return max(1.0, temperature * combined.abs().max().item())
+
+
+def terms(case: Case) -> int:
+    """The longest sum of ``case``'s forward and gradients (:func:`~tconv.core.testing.conv_terms`),
+    its output size measured by the reference's padding rule."""
+    ndim, kw = case.ndim, case.kwargs
+    kernel, sizes = case.weight_shape[2:], case.input_shape[2:]
+    per_axis = lambda v: tuple(v) if isinstance(v, tuple) else (v,) * ndim  # noqa: E731
+    stride, dilation = per_axis(kw.get("stride", 1)), per_axis(kw.get("dilation", 1))
+    padding = pads(kw.get("padding", 0), kernel, dilation)
+    out = [
+        (n + b + e - d * (k - 1) - 1) // s + 1 for n, (b, e), k, s, d in zip(sizes, padding, kernel, stride, dilation)
+    ]
+    cin, cout = case.input_shape[1], case.weight_shape[0]
+    return conv_terms(case.input_shape[0], cin, cout, kw.get("groups", 1), kernel, sizes, out)
+
+
+def compare_with_reference(
+    case: Case,
+    algorithm: str,
+    dtype: torch.dtype = torch.float32,
+    *,
+    seed: int = 0,
+    channels_last: bool = False,
+    gradients: bool = True,
+) -> Comparison:
+    """``algorithm`` against :func:`~tconv.custom.reference.custom_conv_reference` (float64) on the
+    same rounded values: the output and, with ``gradients`` (where :func:`gradients_defined`), the
+    gradients of input, weight and bias; held to the dtype's :func:`~tconv.core.testing.tolerance`
+    for the case's longest sum, its rounding part magnified by the gradients' :func:`condition`."""
+    gradients = gradients and gradients_defined(case, dtype)
+    tensors = case.tensors(dtype, seed=seed, requires_grad=gradients, channels_last=channels_last)
+    public = {key: value for key, value in case.kwargs.items() if key != "max_memory"}
 
     def run(x, w, b):
         return custom_conv(case.ndim, x, w, b, **case.kwargs, algorithm=algorithm)
 
     def reference(x, w, b):
-        return custom_conv(case.ndim, x, w, b, **case.kwargs, algorithm="reference")
+        return custom_conv_reference(x, w, b, **public)
 
-    return error_against_reference(run, reference, tensors, torch.float64, seed=seed, label=f"{algorithm} on {case}")
+    layout = ", channels_last" if channels_last else ""
+    comparison = error_against_reference(
+        run,
+        reference,
+        tensors,
+        torch.float64,
+        seed=seed,
+        gradients=gradients,
+        terms=terms(case),
+        label=f"{algorithm} in {dtype}{layout}{'' if gradients else ', forward only'} on {case}",
+    )
+    magnified = condition(case, *tensors[:2]) - 1 if gradients else 0.0
+    return Comparison(comparison.error, comparison.tolerance + ROUNDING * epsilon(dtype) * magnified, comparison.label)
 
 
-def unable(case: Case, dtype: torch.dtype = torch.float32, **layout: object) -> dict[str, list[str]]:
+def unable(
+    case: Case, dtype: torch.dtype = torch.float32, *, channels_last: bool = False, gradients: bool = True
+) -> dict[str, list[str]]:
     """Each custom algorithm's reasons for not running ``case`` in ``dtype`` (empty: it can)."""
-    return explain_custom(*case.tensors(dtype, requires_grad=True), **case.kwargs).reasons
+    tensors = case.tensors(dtype, requires_grad=gradients, channels_last=channels_last)
+    return explain_custom(*tensors, **case.kwargs).reasons
 
 
 #: The family's testing vocabulary (:class:`tconv.core.testing.FamilyTests`).
 TESTS = FamilyTests(
     name="custom",
-    title="custom_conv: forward and gradients against the float64 unfold recipe",
+    title="custom_conv: forward and gradients against the definition in float64",
     algorithms=DISPATCHER.algorithms,
-    random_cases=random_cases,
+    random_case=random_case,
     unable=unable,
     compare_with_reference=compare_with_reference,
+    variant=variant,
+    dtypes=(torch.float64, torch.float32, torch.float16, torch.bfloat16),
 )
