@@ -126,22 +126,38 @@ def gradients_defined(case: Case, dtype: torch.dtype) -> bool:
 #: Reduces whose gradient gives each combined value ``t`` the weight ``exp(temperature * (t - out))``:
 #: by their temperature.
 EXPONENTIAL = {"logsumexp": 1.0, soft_maximum: 2.0}
+#: Reduces that raise each value to a power: it multiplies the values' relative errors.
+POWER = {sum_of_squares: 2.0}
 
 
-def condition(case: Case, x: torch.Tensor, w: torch.Tensor) -> float:
-    """How many times an exponential reduce (:data:`EXPONENTIAL`) magnifies the rounding of the
-    combined values in its gradients: an absolute error ``eps * |t|`` of a combined value ``t``
-    is a relative error ``temperature * eps * |t|`` of its weight; so ``temperature`` times the
-    largest ``|combine(x, w)|`` of any sample (or a padded zero) with any weight, and 1 for the
-    other reduces."""
-    temperature = EXPONENTIAL.get(case.kwargs.get("reduce"))
-    if temperature is None:
-        return 1.0
-    combine = case.kwargs.get("combine") or "mul"
+def condition(case: Case, tensors: tuple, gradients: bool) -> float:
+    """How many times the op magnifies the rounding of the combined values ``t`` (each rounded to
+    the dtype before the reduction, ``|error| <= eps * |t|``), relative to the largest output:
+
+    * a sum or mean of values that cancel: the largest ``sum |t|`` (``mean |t|``) of a window
+      over the largest ``|out|``;
+    * a power (:data:`POWER`): its exponent;
+    * the gradients of an exponential reduce (:data:`EXPONENTIAL`): an error ``eps * |t|`` of ``t``
+      is a relative error ``temperature * eps * |t|`` of its weight; ``temperature`` times the
+      largest ``|t|`` of any sample (or a padded zero) with any weight;
+
+    and 1 for what rounds only once (``max``, ``min``, the other gradients)."""
+    x, w, b = (None if t is None else t.detach().double() for t in tensors)
+    public = {key: value for key, value in case.kwargs.items() if key != "max_memory"}
+    combine = public.pop("combine", None) or "mul"
     combine = DEFINED_COMBINES[combine] if isinstance(combine, str) else combine
-    samples = torch.cat([x.detach().double().flatten(), torch.zeros(1, dtype=torch.float64)])
-    combined = combine(samples[:, None], w.detach().double().flatten()[None, :])
-    return max(1.0, temperature * combined.abs().max().item())
+    found = 1.0
+    if public.get("reduce") in ("sum", "mean"):
+        with torch.no_grad():
+            largest = custom_conv_reference(x, w, b, **public, combine=combine).abs().max().item()
+            magnitude = custom_conv_reference(x, w, None, **public, combine=lambda x, w: combine(x, w).abs())
+        found = max(found, magnitude.max().item() / largest if largest else 1.0)
+    found = max(found, POWER.get(public.get("reduce"), 1.0))
+    temperature = EXPONENTIAL.get(public.get("reduce"))
+    if gradients and temperature is not None:
+        samples = torch.cat([x.flatten(), torch.zeros(1, dtype=torch.float64)])
+        found = max(found, temperature * combine(samples[:, None], w.flatten()[None, :]).abs().max().item())
+    return found
 
 
 def terms(case: Case) -> int:
@@ -159,6 +175,23 @@ def terms(case: Case) -> int:
     return conv_terms(case.input_shape[0], cin, cout, kw.get("groups", 1), kernel, sizes, out)
 
 
+class _RoundedCotangent(torch.autograd.Function):
+    """The identity, whose backward rounds the output's gradient to ``dtype`` (and back): the
+    reference then differentiates with the cotangent the algorithm gets, rounded to its dtype.
+    Otherwise a gradient that sums the cotangent with cancellation (the bias's; the weight's for
+    ``add`` and ``sub``) differs by the rounding of the cotangent, not by the algorithm's error:
+    many times the half types' tolerance when the sum is small."""
+
+    @staticmethod
+    def forward(ctx, t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        ctx.dtype = dtype
+        return t.clone()
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return g.to(ctx.dtype).to(g.dtype), None
+
+
 def compare_with_reference(
     case: Case,
     algorithm: str,
@@ -171,7 +204,7 @@ def compare_with_reference(
     """``algorithm`` against :func:`~tconv.custom.reference.custom_conv_reference` (float64) on the
     same rounded values: the output and, with ``gradients`` (where :func:`gradients_defined`), the
     gradients of input, weight and bias; held to the dtype's :func:`~tconv.core.testing.tolerance`
-    for the case's longest sum, its rounding part magnified by the gradients' :func:`condition`."""
+    for the case's longest sum, its rounding part magnified by the op's :func:`condition`."""
     gradients = gradients and gradients_defined(case, dtype)
     tensors = case.tensors(dtype, seed=seed, requires_grad=gradients, channels_last=channels_last)
     public = {key: value for key, value in case.kwargs.items() if key != "max_memory"}
@@ -180,7 +213,7 @@ def compare_with_reference(
         return custom_conv(case.ndim, x, w, b, **case.kwargs, algorithm=algorithm)
 
     def reference(x, w, b):
-        return custom_conv_reference(x, w, b, **public)
+        return _RoundedCotangent.apply(custom_conv_reference(x, w, b, **public), dtype)
 
     layout = ", channels_last" if channels_last else ""
     comparison = error_against_reference(
@@ -193,7 +226,7 @@ def compare_with_reference(
         terms=terms(case),
         label=f"{algorithm} in {dtype}{layout}{'' if gradients else ', forward only'} on {case}",
     )
-    magnified = condition(case, *tensors[:2]) - 1 if gradients else 0.0
+    magnified = condition(case, tensors, gradients) - 1
     return Comparison(comparison.error, comparison.tolerance + ROUNDING * epsilon(dtype) * magnified, comparison.label)
 
 
