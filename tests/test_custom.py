@@ -1,21 +1,21 @@
-"""Custom convolutions against their definition, the unfold recipe in float64.
+"""Custom convolutions: the definition, and what the random tests of every algorithm cannot show.
 
-Every algorithm ``auto`` may pick (and the forced-only ``unfold``) must equal the ``reference``
-algorithm (the recipe in float64) on random problems from :mod:`tconv.custom.testing`, shared with
-``tconv check``: 1-3 spatial axes, every preset pair and callables, groups, stride, dilation,
-every padding kind and mode, bias and budgets that force several chunks; forward and the
-gradients of input, weight and bias. An algorithm that declares it cannot run a problem must
-refuse it, saying why. ``compiled`` compiles a kernel per problem (seconds), so it runs a handful
-of problems of its own. The reference itself is checked against ``F.unfold`` written by hand, and
-``mul``/``sum`` against ``F.convNd`` bit for bit.
+Every algorithm is compared with :func:`tconv.custom.reference.custom_conv_reference` (the
+definition written index by index in float64, importing nothing from tconv) on random problems of
+:mod:`tconv.custom.testing` by ``tests/test_algorithms.py``. Here: the reference itself is checked
+against PyTorch (``nn.ConvNd`` for ``mul``/``sum``, every padding and ``padding_mode``) and against
+``F.unfold`` by hand for every preset pair; ``"same"`` with an odd total puts the odd sample at
+the end in every algorithm; the random problems cover the space; and the specifics: ``mul``/``sum``
+is ``F.convNd`` bit for bit, ties and kinks, compiling, chunks and memory, layouts, callables, and
+bad input.
 """
 
 from __future__ import annotations
 
+import ast
 import math
 import random
 import warnings
-import zlib
 
 import pytest
 import torch
@@ -23,46 +23,18 @@ import torch.nn.functional as F
 
 import tconv
 import tconv.core.compiling
+import tconv.custom.reference
 from tconv import bench
 from tconv.core.plan import PADDING_MODES
-from tconv.core.testing import TOLERANCE
+from tconv.core.testing import conv_terms, error_against_reference
 from tconv.custom import testing
 from tconv.custom.plan import COMBINES, REDUCES, plan_custom_conv
-from tconv.custom.testing import Case, compare_with_reference, random_cases, unable
+from tconv.custom.reference import custom_conv_reference
+from tconv.custom.testing import Case, compare_with_reference, random_cases
 
 CUSTOM = {1: tconv.custom_conv1d, 2: tconv.custom_conv2d, 3: tconv.custom_conv3d}
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-EAGER = ("auto", "conv", "chunked", "unfold")
 CONFIGS = random_cases(2026, 240)
-IDS = [f"{c.ndim}d-{i:03d}" for i, c in enumerate(CONFIGS)]
-
-
-def _seed(cfg: Case) -> int:
-    return zlib.crc32(str(cfg).encode()) % 1000
-
-
-def check(cfg: Case, algorithm: str, dtype: torch.dtype = torch.float64) -> None:
-    """``algorithm`` equals the reference on ``cfg``, or (forced) refuses it with its reasons."""
-    reasons = unable(cfg, dtype).get(algorithm, [])
-    if algorithm != "auto" and reasons:
-        x, w, b = cfg.tensors(dtype)
-        with pytest.raises(tconv.NoAlgorithmError) as refusal:
-            CUSTOM[cfg.ndim](x, w, b, **cfg.kwargs, algorithm=algorithm)
-        assert all(reason in str(refusal.value) for reason in reasons)
-        return
-    error = compare_with_reference(cfg, algorithm, dtype, seed=_seed(cfg))
-    assert error <= TOLERANCE[dtype], f"{algorithm} on {cfg}: relative error {error:.3g}"
-
-
-@pytest.mark.parametrize("algorithm", EAGER)
-@pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)
-def test_random_config_float64(cfg, algorithm):
-    check(cfg, algorithm)
-
-
-@pytest.mark.parametrize("cfg", CONFIGS[::4], ids=IDS[::4])
-def test_random_config_float32(cfg):
-    check(cfg, "auto", torch.float32)
 
 
 def test_random_configs_cover_the_space():
@@ -94,8 +66,107 @@ def _plan(cfg: Case, x: torch.Tensor, w: torch.Tensor):
 
 
 # --------------------------------------------------------------------------------------------
-# the definition: F.unfold by hand, and F.convNd for mul/sum
+# the definition: its own code, checked against F.convNd (nn.ConvNd) and F.unfold by hand
 # --------------------------------------------------------------------------------------------
+
+
+def test_the_reference_imports_nothing_from_tconv():
+    """The definition shares nothing with the code under test but the public arguments."""
+    tree = ast.parse(open(tconv.custom.reference.__file__).read())
+    imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    imported += ["." * node.level + (node.module or "") for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    allowed = {"__future__", "itertools", "math", "typing", "torch"}
+    assert imported and all(name.split(".")[0] in allowed for name in imported), imported
+
+
+def _torch_module(cfg: Case) -> torch.nn.Module:
+    """``nn.ConvNd`` with ``cfg``'s arguments (its own padding rule and ``padding_mode``)."""
+    kw = cfg.kwargs
+    return getattr(torch.nn, f"Conv{cfg.ndim}d")(
+        cfg.input_shape[1],
+        cfg.weight_shape[0],
+        cfg.weight_shape[2:],
+        stride=kw["stride"],
+        padding=kw["padding"],
+        dilation=kw["dilation"],
+        groups=kw["groups"],
+        bias=cfg.bias,
+        padding_mode=kw["padding_mode"],
+        dtype=torch.float64,
+    )
+
+
+MUL_SUM = random_cases(1917, 120)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+@pytest.mark.parametrize(
+    "index, cfg", list(enumerate(MUL_SUM)), ids=[f"{c.ndim}d-{i:03d}" for i, c in enumerate(MUL_SUM)]
+)
+def test_reference_mul_sum_is_torch_conv(index, cfg):
+    """``mul``/``sum``: the reference equals ``nn.ConvNd`` (float64), output and gradients, on
+    random problems with every padding kind and ``padding_mode``."""
+    module = _torch_module(cfg)
+    public = {k: v for k, v in cfg.kwargs.items() if k not in ("combine", "reduce", "max_memory")}
+
+    def torch_conv(x, w, b):
+        parameters = {"weight": w} if b is None else {"weight": w, "bias": b}
+        return torch.func.functional_call(module, parameters, (x,))
+
+    def reference(x, w, b):
+        return custom_conv_reference(x, w, b, **public, combine="mul", reduce="sum")
+
+    tensors = cfg.tensors(torch.float64, seed=index, requires_grad=True)
+    expected = torch_conv(*tensors)
+    kernel, sizes = cfg.weight_shape[2:], cfg.input_shape[2:]
+    terms = conv_terms(
+        cfg.input_shape[0],
+        cfg.input_shape[1],
+        cfg.weight_shape[0],
+        cfg.kwargs["groups"],
+        kernel,
+        sizes,
+        expected.shape[2:],
+    )
+    comparison = error_against_reference(
+        reference, torch_conv, tensors, torch.float64, seed=index, terms=terms, label=str(cfg)
+    )
+    assert comparison.passed, str(comparison)
+
+
+def test_reference_mul_sum_cases_cover_the_padding():
+    """The cases above take every padding kind, every mode, and ``"same"`` with an odd total."""
+    kind = lambda padding: padding if isinstance(padding, str) else type(padding).__name__  # noqa: E731
+    paddings = {kind(c.kwargs["padding"]) for c in MUL_SUM}
+    assert paddings == {"same", "valid", "int", "tuple"}
+    assert {c.kwargs["padding_mode"] for c in MUL_SUM} == set(PADDING_MODES)
+    odd = lambda c: any(d * (k - 1) % 2 for k, d in zip(c.weight_shape[2:], c.kwargs["dilation"]))  # noqa: E731
+    assert any(c.kwargs["padding"] == "same" and odd(c) for c in MUL_SUM)
+
+
+#: ``padding="same"`` whose total on some axis is odd: the odd sample goes at the end.
+ODD_SAME = [
+    Case(1, (2, 3, 9), (4, 3, 4), True, dict(padding="same", padding_mode="zeros")),
+    Case(1, (1, 2, 8), (2, 2, 2), False, dict(padding="same", dilation=3, padding_mode="reflect")),
+    Case(2, (2, 4, 7, 6), (4, 2, 2, 4), True, dict(padding="same", groups=2, padding_mode="replicate")),
+    Case(2, (1, 3, 6, 7), (3, 1, 3, 2), False, dict(padding="same", groups=3, padding_mode="circular")),
+    Case(3, (1, 2, 4, 5, 4), (2, 2, 2, 3, 2), True, dict(padding="same", padding_mode="zeros")),
+]
+ODD_SAME_PRESETS = [("mul", "sum"), ("sub", "mean"), ("abs_diff", "max"), ("sq_diff", "logsumexp")]
+
+
+@pytest.mark.parametrize("combine, reduce", ODD_SAME_PRESETS)
+@pytest.mark.parametrize("index, cfg", list(enumerate(ODD_SAME)), ids=str)
+def test_same_puts_the_odd_sample_at_the_end(index, cfg, combine, reduce):
+    """Every eager algorithm that runs the pair equals the definition, whose ``"same"`` pads as
+    ``nn.ConvNd`` does (the test above)."""
+    case = Case(
+        cfg.ndim, cfg.input_shape, cfg.weight_shape, cfg.bias, {**cfg.kwargs, "combine": combine, "reduce": reduce}
+    )
+    algorithms = ["chunked", "unfold", *(["conv"] if reduce in ("sum", "mean") else [])]  # conv: the linear pairs
+    for algorithm in algorithms:
+        comparison = compare_with_reference(case, algorithm, torch.float64, seed=index)
+        assert comparison.passed, str(comparison)
 
 
 RECIPE_COMBINE = {**bench.RECIPE_COMBINE, "maximum": torch.maximum}
@@ -127,10 +198,11 @@ def test_reference_is_the_unfold_recipe(combine, reduce):
         cfg = Case(2, shape, (cout, cin // groups, rng.randint(1, 3), rng.randint(1, 3)), True)
         x, w, b = cfg.tensors(seed=rng.randint(0, 99), requires_grad=True)
         ours = getattr(testing, combine, combine), getattr(testing, reduce, reduce)
-        for algorithm in ("reference", "auto"):
-            out = tconv.custom_conv2d(
-                x, w, b, stride, padding, dilation, groups, combine=ours[0], reduce=ours[1], algorithm=algorithm
-            )
+        arguments = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        for out in (
+            custom_conv_reference(x, w, b, **arguments, combine=ours[0], reduce=ours[1]),
+            tconv.custom_conv2d(x, w, b, **arguments, combine=ours[0], reduce=ours[1]),
+        ):
             expected = unfold_by_hand(x, w, b, stride, padding, dilation, groups, combine, reduce)
             torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
             g = torch.randn_like(out)
@@ -239,10 +311,10 @@ COMPILED_CASES = [
 ]
 
 
-@pytest.mark.parametrize("cfg", COMPILED_CASES, ids=str)
-def test_compiled_equals_reference(cfg, compiling):
-    error = compare_with_reference(cfg, "compiled", torch.float32, seed=_seed(cfg))
-    assert error <= TOLERANCE[torch.float32], f"compiled on {cfg}: relative error {error:.3g}"
+@pytest.mark.parametrize("index, cfg", list(enumerate(COMPILED_CASES)), ids=str)
+def test_compiled_equals_reference(index, cfg, compiling):
+    comparison = compare_with_reference(cfg, "compiled", torch.float32, seed=index)
+    assert comparison.passed, str(comparison)
 
 
 def test_compiling_under_warnings_as_errors_and_inference_mode(compiling):
@@ -414,19 +486,6 @@ def test_unbatched_input(ndim):
     x, w = torch.randn(4, *(7, 6, 5)[:ndim]), torch.randn(2, 4, *(3,) * ndim)
     out = CUSTOM[ndim](x, w, padding=1, combine="sq_diff", reduce="min")
     assert torch.equal(out, CUSTOM[ndim](x[None], w, padding=1, combine="sq_diff", reduce="min")[0])
-
-
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-@pytest.mark.parametrize(
-    "combine, reduce", [("abs_diff", "sum"), ("sub", "mean"), ("mul", "sum"), ("sq_diff", "logsumexp")]
-)
-def test_half_precision(dtype, combine, reduce):
-    """(``max``/``min`` are left out: rounding changes which pair wins, and so the gradients.)"""
-    cfg = Case(2, (2, 4, 6, 5), (4, 4, 3, 3), True, dict(padding=1, combine=combine, reduce=reduce))
-    for algorithm, reasons in unable(cfg, dtype).items():
-        if not reasons and algorithm not in ("compiled", "reference"):
-            error = compare_with_reference(cfg, algorithm, dtype)
-            assert error <= TOLERANCE[dtype], f"{algorithm} in {dtype}: relative error {error:.3g}"
 
 
 def test_callable_combine_gets_autograd():

@@ -1,5 +1,6 @@
 """Custom-convolution modules: PyTorch's convolution parameters (init, state_dict both ways), the
-functional op's numbers, construction errors, and training-time use (deepcopy, torch.compile)."""
+definition's numbers (:func:`tconv.custom.reference.custom_conv_reference`), construction errors,
+and training-time use (deepcopy, torch.compile)."""
 
 import copy
 
@@ -9,10 +10,10 @@ from torch import nn
 
 import tconv
 from tconv.custom import testing
+from tconv.custom.reference import custom_conv_reference
 
 CUSTOM_CONV = {1: tconv.nn.CustomConv1d, 2: tconv.nn.CustomConv2d, 3: tconv.nn.CustomConv3d}
 CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
-FUNCTIONAL = {1: tconv.custom_conv1d, 2: tconv.custom_conv2d, 3: tconv.custom_conv3d}
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])
@@ -63,8 +64,8 @@ MODULE_CASES = [
 def test_module_is_the_functional_op(ndim, arguments):
     module = CUSTOM_CONV[ndim](4, 6, **arguments, dtype=torch.float64)
     x = torch.randn(2, 4, *(7, 6, 5)[:ndim], dtype=torch.float64)
-    functional = {k: v for k, v in arguments.items() if k not in ("kernel_size", "bias")}
-    expected = FUNCTIONAL[ndim](x, module.weight, module.bias, **functional, algorithm="reference")
+    public = {k: v for k, v in arguments.items() if k not in ("kernel_size", "bias", "max_memory")}
+    expected = custom_conv_reference(x, module.weight, module.bias, **public)
     out = module(x)
     torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
     out.square().sum().backward()

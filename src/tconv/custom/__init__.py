@@ -19,8 +19,9 @@ rest of the package::
 * ``compiled``: the kernel compiled by ``torch.compile`` into fused loops (seconds to compile
   per problem, then the fastest; :func:`tconv.set_compile` turns it off).
 * ``chunked``: the kernel in eager PyTorch, chunk by chunk; runs everything.
-* ``unfold`` (the recipe) and :mod:`.reference` (it in float64, the definition) run only when
-  forced.
+* ``unfold`` (the recipe) runs only when forced, and so does ``reference``: :mod:`.reference`,
+  the definition written index by index in float64, importing nothing from tconv, which the tests
+  hold every algorithm to.
 * :mod:`.preference` is the order ``"auto"`` tries them in; :data:`DISPATCHER` chooses (see
   :mod:`tconv.core.dispatch`); :mod:`.testing` holds the random problems the tests and
   ``tconv check`` share.
@@ -31,7 +32,7 @@ from __future__ import annotations
 from ..core.dispatch import Dispatcher
 from . import preference
 from .algorithms import FAST
-from .reference import Reference
+from .algorithms.reference import Reference
 
 DISPATCHER = Dispatcher(
     "custom", (*FAST, Reference()), preference.preference, preference.portable, portable_when_compiling=False

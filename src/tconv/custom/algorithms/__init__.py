@@ -1,6 +1,7 @@
 """The custom-convolution algorithms, one file each (``kernel.py``: the patch kernel ``chunked``
 and ``compiled`` share), in the order :func:`tconv.explain` lists them (the reference,
-``reference.py`` beside this package, comes last)."""
+``reference.py``, which runs the definition in ``../reference.py``, comes last and is not among
+:data:`FAST`)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,7 @@
 The padded input's windows are gathered tap by tap into ``(N, *out, g, 1, *K, Cg)``, combined with
 the weight ``(g, Og, *K, Cg)`` into the whole expanded tensor, flattened over the (tap, channel)
 pairs and reduced; autograd differentiates it. It holds ``N * Cout * out * Cin/g * taps`` elements:
-the baseline the fast algorithms are measured against, and (in float64, ``reference``) the
-definition they are tested against. Both run only when forced.
+the baseline the fast algorithms are measured against. It runs only when forced.
 """
 
 from __future__ import annotations
