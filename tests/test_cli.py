@@ -13,9 +13,27 @@ def test_check_passes_and_prints_a_table(capsys):
     assert "native" in out and "pass" in out and "FAIL" not in out
     # the fused table: a passing row per algorithm and dtype
     fused = out[out.index("upsample_conv, conv_pool") :].splitlines()
-    for name in tconv.fused.ALGORITHMS:
+    for name in set(tconv.fused.ALGORITHMS) - {"reference"}:
         for dtype in ("float32", "float64"):
             assert any(f" {name} " in line and f" {dtype} " in line and "pass" in line for line in fused), (name, dtype)
+
+
+def test_check_fails_for_a_wrong_algorithm(monkeypatch, capsys):
+    gemm = tconv.transposed.ALGORITHMS["gemm"]
+    right = type(gemm).run
+    monkeypatch.setattr(type(gemm), "run", lambda self, plan, x, w, b: right(self, plan, x, w, b) * (1 + 1e-3))
+    assert main(["check", "--cases", "3"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "conv_transpose gemm" in out
+
+
+def test_check_fails_for_a_wrong_algorithm(monkeypatch, capsys):
+    gemm = tconv.transposed.ALGORITHMS["gemm"]
+    right = type(gemm).run
+    monkeypatch.setattr(type(gemm), "run", lambda self, plan, x, w, b: right(self, plan, x, w, b) * (1 + 1e-3))
+    assert main(["check", "--cases", "3"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "conv_transpose gemm" in out
 
 
 def test_python_dash_m():

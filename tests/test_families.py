@@ -106,16 +106,15 @@ def test_autotune_never_takes_an_algorithm_that_runs_only_when_forced(autotuning
 
 @pytest.mark.parametrize("tests", [TRANSPOSED_TESTS, FUSED_TESTS, CUSTOM_TESTS], ids=lambda t: t.name)
 def test_every_family_speaks_the_same_testing_vocabulary(tests):
-    cases = tests.random_cases(7, 6)
-    assert len(cases) == 6
+    cases = [case for case in tests.random_cases(7, 12) if tests.testable(case)]
+    assert len(cases) >= 6
     for case in cases:
-        if not tests.testable(case):
-            continue
         reasons = tests.unable(case, torch.float64)
         assert set(reasons) == set(tests.algorithms)
         assert tests.supports("reference", case, torch.float64) == (not reasons["reference"])
+        # the forcible float64 path runs the plan; the family's definition reads only the arguments
         if not reasons["reference"]:
-            assert tests.compare_with_reference(case, "reference", torch.float64, seed=1) < 1e-12
+            assert tests.compare_with_reference(case, "reference", torch.float64, seed=1).passed
         assert str(case)
 
 

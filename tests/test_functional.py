@@ -331,3 +331,50 @@ def test_an_empty_batch_with_autotuning(ndim, autotuning):
     assert "gemm" in capable or ndim == 3
     for name in capable:
         assert op(x, w, b, **kwargs, algorithm=name).shape == expected, name
+
+
+# PyTorch's bfloat16 channels-last CPU convolutions compute wrong weight gradients for these (the
+# first two) or crash (the third); tconv computes them channels-first (core.plan.channels_last_unreliable)
+BFLOAT16_CHANNELS_LAST_TRAPS = [
+    Case(
+        (1, 6, 2, 4, 3),
+        (6, 2, 3, 2, 3),
+        {
+            "stride": (1, 3, 1),
+            "padding": ((3, 0), (5, 1), (3, 1)),
+            "output_size": (1, 6, 1),
+            "groups": 2,
+            "dilation": (1, 2, 1),
+        },
+    ),
+    Case(
+        (2, 2, 2, 4, 2),
+        (2, 1, 3, 3, 1),
+        {"stride": 1, "padding": "same_upper", "output_padding": (0, 0, 1), "groups": 2, "dilation": (1, 1, 2)},
+    ),
+    Case(
+        (2, 4, 6, 7),
+        (4, 2, 1, 2),
+        {
+            "stride": (2, 2),
+            "padding": "same_upper",
+            "output_padding": (0, 1),
+            "output_size": (8, 1),
+            "groups": 2,
+            "dilation": (1, 2),
+        },
+        bias=True,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", BFLOAT16_CHANNELS_LAST_TRAPS, ids=str)
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_bfloat16_gradients_where_pytorchs_channels_last_kernels_fail(case, channels_last):
+    capable = [
+        name for name in ALGORITHM_NAMES if TESTS.supports(name, case, torch.bfloat16, channels_last=channels_last)
+    ]
+    assert "native" in capable
+    for name in capable:
+        comparison = compare_with_reference(case, name, torch.bfloat16, channels_last=channels_last)
+        assert comparison.passed, comparison

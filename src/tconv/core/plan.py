@@ -49,6 +49,21 @@ class TensorFacts:
         return repr(self)
 
 
+def channels_last_unreliable(plan: TensorFacts) -> str:
+    """Why PyTorch's channels-last convolutions must not run this problem; empty when they may.
+
+    On the CPU, PyTorch's bfloat16 convolutions on channels-last data (oneDNN) compute wrong
+    weight gradients for some small 2-d and 3-d shapes (relative errors of 0.2 to 1e13: memory
+    never written) and crash on others (a width-1 input with a dilated kernel); channels-first
+    data and the other dtypes are right (measured with PyTorch 2.13; the cases are in
+    ``tests/test_functional.py``). So no algorithm converts to channels-last there, and ``native``
+    computes a channels-last input of that kind channels-first.
+    """
+    if plan.device_type == "cpu" and plan.dtype == torch.bfloat16 and plan.requires_grad:
+        return "bfloat16 gradients of PyTorch's channels-last CPU convolutions are wrong for some shapes"
+    return ""
+
+
 def in_halves(plan: TensorFacts) -> bool:
     """Whether an algorithm may run the batch in two halves written straight into the output
     (``out=``, so no autograd and no autocast): CPU inference on two or more channels-first

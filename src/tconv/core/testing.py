@@ -204,12 +204,14 @@ class FamilyTests:
         return True
 
 
-def relative_error(value: torch.Tensor, reference: torch.Tensor) -> float:
-    """``max |value - reference| / max |reference|`` (0 when both are zero)."""
+def relative_error(value: torch.Tensor, reference: torch.Tensor, scale: Optional[torch.Tensor] = None) -> float:
+    """``max |value - reference| / max |scale|``, ``scale`` being the reference itself unless given
+    (0 when both are zero)."""
     reference = reference.detach()
-    scale = reference.abs().max().item() if reference.numel() else 0.0
+    scale = reference if scale is None else scale.detach()
+    largest = scale.abs().max().item() if scale.numel() else 0.0
     diff = (value.detach().to(reference.dtype) - reference).abs().max().item() if reference.numel() else 0.0
-    return diff / scale if scale else diff
+    return diff / largest if largest else diff
 
 
 def error_against_reference(
@@ -221,12 +223,20 @@ def error_against_reference(
     seed: int = 0,
     gradients: bool = True,
     terms: int = 1,
+    linear: bool = False,
     label: str = "",
 ) -> Comparison:
     """The largest relative error of ``run(*tensors)`` against ``reference`` on copies of the
     tensors in the ``exact`` dtype: the output and, with ``gradients``, the gradients of the
-    tensors (not ``None``) for a random output cotangent drawn from ``seed + 1``; held to the
-    :func:`tolerance` of the tensors' dtype and the op's longest sum of ``terms`` terms.
+    tensors (not ``None``) for a random output cotangent drawn from ``seed + 1`` and rounded to the
+    tensors' dtype (both get the same values); held to the :func:`tolerance` of the tensors' dtype
+    and the op's longest sum of ``terms`` terms.
+
+    An error is relative to the largest magnitude of the reference's result; for a ``linear`` op
+    (a sum of products of the tensors, such as a convolution) to the largest sum of the terms'
+    magnitudes instead: the reference run on the tensors' (and the cotangent's) absolute values.
+    That is the scale a sum's rounding errors are proportional to, so that a sum that nearly
+    cancels is not held to a tighter bound than its terms allow.
 
     Raises:
         AssertionError: the output shapes differ (``label`` names the call).
@@ -236,13 +246,20 @@ def error_against_reference(
     ref = reference(*wide)
     if tuple(out.shape) != tuple(ref.shape):
         raise AssertionError(f"{label}: output shape {tuple(out.shape)}, reference {tuple(ref.shape)}")
-    errors = [relative_error(out, ref)]
+    if linear:
+        magnitudes = [None if t is None else t.detach().abs().requires_grad_(gradients) for t in wide]
+        scale = reference(*magnitudes)
+    errors = [relative_error(out, ref, scale if linear else None)]
     if gradients:
         generator = torch.Generator().manual_seed(seed + 1)
-        cotangent = torch.randn(ref.shape, generator=generator, dtype=torch.float64).to(exact)
-        grads = torch.autograd.grad(out, [t for t in tensors if t is not None], cotangent.to(out.dtype))
-        ref_grads = torch.autograd.grad(ref, [t for t in wide if t is not None], cotangent)
-        errors += [relative_error(g, r) for g, r in zip(grads, ref_grads)]
+        cotangent = torch.randn(ref.shape, generator=generator, dtype=torch.float64).to(out.dtype)
+        grads = torch.autograd.grad(out, [t for t in tensors if t is not None], cotangent)
+        ref_grads = torch.autograd.grad(ref, [t for t in wide if t is not None], cotangent.to(exact))
+        if linear:
+            scales = torch.autograd.grad(scale, [t for t in magnitudes if t is not None], cotangent.to(exact).abs())
+        else:
+            scales = [None] * len(ref_grads)
+        errors += [relative_error(g, r, m) for g, r, m in zip(grads, ref_grads, scales)]
     return Comparison(max(errors), tolerance(tensors[0].dtype, terms), label)
 
 

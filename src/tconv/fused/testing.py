@@ -179,6 +179,7 @@ def compare_with_reference(
         seed=seed,
         gradients=gradients,
         terms=terms(case),
+        linear=True,
         label=f"{algorithm} in {dtype}{layout}{'' if gradients else ', no gradients'} on {case}",
     )
 

@@ -196,6 +196,7 @@ def compare_with_reference(
         seed=seed,
         gradients=gradients,
         terms=case.terms,
+        linear=True,
         label=f"{algorithm} in {str(dtype).removeprefix('torch.')}{' channels-last' if channels_last else ''}"
         f"{'' if gradients else ' inference'} on {case}",
     )

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ...core.geometry import AxisWindow
-from ...core.plan import in_halves
+from ...core.plan import channels_last_unreliable, in_halves
 from ...kernels.ops import F_CONV_TRANSPOSE
 from ..plan import ConvTransposePlan
 from .base import TransposedAlgorithm
@@ -62,6 +62,8 @@ class Native(TransposedAlgorithm):
     def run(
         self, plan: ConvTransposePlan, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
     ) -> torch.Tensor:
+        if plan.channels_last and channels_last_unreliable(plan):
+            input = input.contiguous()  # computed channels-first, returned channels-last
         call = torch_call(plan.windows, plan.stride, plan.dilation)
         late_bias = bias if bias is not None and (call.zeros or bias_apart(plan, call)) else None
         inner_bias = None if late_bias is not None else bias
@@ -92,7 +94,7 @@ class Native(TransposedAlgorithm):
                 dilation=plan.dilation,
             )
         if call.exact and late_bias is None:
-            return out
+            return out.contiguous(memory_format=plan.memory_format)
         return finish_window(out, plan, call.crops, call.zeros, late_bias)
 
 

@@ -11,7 +11,7 @@ from typing import Optional
 
 import torch
 
-from ...core.plan import CHANNELS_LAST
+from ...core.plan import CHANNELS_LAST, channels_last_unreliable
 from ..plan import ConvTransposePlan
 from .native import Native
 
@@ -26,6 +26,8 @@ class NativeChannelsLast(Native):
             reasons.append(f"channels-last layouts exist for 2 and 3 spatial axes, not {plan.ndim}")
         elif plan.channels_last:
             reasons.append("the input is already channels-last: that is 'native'")
+        elif channels_last_unreliable(plan):
+            reasons.append(channels_last_unreliable(plan))
         return reasons
 
     def run(

@@ -17,7 +17,7 @@ from typing import Optional
 
 import torch
 
-from ...core.plan import CHANNELS_LAST
+from ...core.plan import CHANNELS_LAST, channels_last_unreliable
 from ...kernels.ops import F_CONV
 from ...kernels.phases import conv_axis, convolve, phase_taps, phase_weight, tap_product
 from ..plan import ConvTransposePlan
@@ -67,7 +67,10 @@ class Subpixel(TransposedAlgorithm):
         """:meth:`run` given the phase weight (:func:`phase_weight`) instead of the kernel."""
         axes = plan.phases
         groups, out_per_group = plan.groups, plan.out_channels // plan.groups
-        y, firsts = phase_conv(plan, input, weight, bias, channels_last=plan.ndim in CHANNELS_LAST)
+        unreliable = channels_last_unreliable(plan)
+        if unreliable and plan.channels_last:
+            input = input.contiguous()  # computed channels-first, written channels-last
+        y, firsts = phase_conv(plan, input, weight, bias, channels_last=plan.ndim in CHANNELS_LAST and not unreliable)
         for dim, (axis, first) in enumerate(zip(axes, firsts), start=2):
             y = y.narrow(dim, first, axis.rows)
         y = y.unflatten(1, (groups, *(axis.stride for axis in axes), out_per_group))
