@@ -175,23 +175,6 @@ def terms(case: Case) -> int:
     return conv_terms(case.input_shape[0], cin, cout, kw.get("groups", 1), kernel, sizes, out)
 
 
-class _RoundedCotangent(torch.autograd.Function):
-    """The identity, whose backward rounds the output's gradient to ``dtype`` (and back): the
-    reference then differentiates with the cotangent the algorithm gets, rounded to its dtype.
-    Otherwise a gradient that sums the cotangent with cancellation (the bias's; the weight's for
-    ``add`` and ``sub``) differs by the rounding of the cotangent, not by the algorithm's error:
-    many times the half types' tolerance when the sum is small."""
-
-    @staticmethod
-    def forward(ctx, t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        ctx.dtype = dtype
-        return t.clone()
-
-    @staticmethod
-    def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor, None]:
-        return g.to(ctx.dtype).to(g.dtype), None
-
-
 def compare_with_reference(
     case: Case,
     algorithm: str,
@@ -213,7 +196,7 @@ def compare_with_reference(
         return custom_conv(case.ndim, x, w, b, **case.kwargs, algorithm=algorithm)
 
     def reference(x, w, b):
-        return _RoundedCotangent.apply(custom_conv_reference(x, w, b, **public), dtype)
+        return custom_conv_reference(x, w, b, **public)
 
     layout = ", channels_last" if channels_last else ""
     comparison = error_against_reference(
