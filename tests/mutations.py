@@ -80,6 +80,24 @@ MUTATIONS = (
         "return 0",
     ),
     Mutation(
+        "conv_pool's composed kernel averages over one more",
+        "src/tconv/fused/plan.py",
+        "return tuple((a * self.stride, 1.0 / self.pool) for a in range(self.pool))",
+        "return tuple((a * self.stride, 1.0 / (self.pool + 1)) for a in range(self.pool))",
+    ),
+    Mutation(
+        "custom max's gradient goes to the last winner",
+        "src/tconv/custom/presets.py",
+        "first = torch.where(t == _keep(out, k), positions, math.prod(window)).amin(dims, keepdim=True)",
+        "first = torch.where(t == _keep(out, k), positions, -1.0).amax(dims, keepdim=True)",
+    ),
+    Mutation(
+        "logsumexp's gradient without its shift",
+        "src/tconv/custom/presets.py",
+        "_keep(g, k) * torch.exp(t - _keep(out, k))",
+        "_keep(g, k) * torch.exp(t)",
+    ),
+    Mutation(
         "custom mean's gradient divides by one more",
         "src/tconv/custom/presets.py",
         "_keep(g, k) / math.prod(t.shape[-k:])",
@@ -94,10 +112,9 @@ def run(mutation: Mutation, pytest_args: list[str]) -> str:
     if source.count(mutation.old) != 1:
         return "DOES NOT APPLY"
     with tempfile.TemporaryDirectory(prefix="tconv-mutation-") as scratch:
-        copy = Path(scratch)
-        for part in ("src", "tests"):
-            shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+        copy = Path(scratch) / "tconv"
+        left_out = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache")
+        shutil.copytree(ROOT, copy, ignore=left_out)
         (copy / mutation.path).write_text(source.replace(mutation.old, mutation.new))
         env = {key: value for key, value in os.environ.items() if key != "TCONV_REQUIRE_INTEROP"}
         env["PYTHONPATH"] = str(copy / "src")
