@@ -214,6 +214,13 @@ def relative_error(value: torch.Tensor, reference: torch.Tensor, scale: Optional
     return diff / largest if largest else diff
 
 
+def describe(algorithm: str, dtype: torch.dtype, case, *, channels_last: bool, gradients: bool) -> str:
+    """A comparison's label: the algorithm, the dtype, the variant and the case (channels-last only
+    where the case has a channels-last layout: 2 and 3 spatial axes)."""
+    variant = (", channels-last" if channels_last and case.ndim > 1 else "") + ("" if gradients else ", no gradients")
+    return f"{algorithm} in {str(dtype).removeprefix('torch.')}{variant} on {case}"
+
+
 def error_against_reference(
     run: Callable[..., torch.Tensor],
     reference: Callable[..., torch.Tensor],

@@ -16,8 +16,18 @@ from typing import Optional
 
 import torch
 
+from ..core.geometry import conv_output_length
 from ..core.plan import PADDING_MODES
-from ..core.testing import ROUNDING, Comparison, ConvCase, FamilyTests, conv_terms, epsilon, error_against_reference
+from ..core.testing import (
+    ROUNDING,
+    Comparison,
+    ConvCase,
+    FamilyTests,
+    conv_terms,
+    describe,
+    epsilon,
+    error_against_reference,
+)
 from . import DISPATCHER
 from .functional import custom_conv, explain_custom
 from .plan import COMBINES, LINEAR, LIVE_TENSORS, REDUCES
@@ -168,9 +178,7 @@ def terms(case: Case) -> int:
     per_axis = lambda v: tuple(v) if isinstance(v, tuple) else (v,) * ndim  # noqa: E731
     stride, dilation = per_axis(kw.get("stride", 1)), per_axis(kw.get("dilation", 1))
     padding = pads(kw.get("padding", 0), kernel, dilation)
-    out = [
-        (n + b + e - d * (k - 1) - 1) // s + 1 for n, (b, e), k, s, d in zip(sizes, padding, kernel, stride, dilation)
-    ]
+    out = [conv_output_length(n, k, s, d, b, e) for n, (b, e), k, s, d in zip(sizes, padding, kernel, stride, dilation)]
     cin, cout = case.input_shape[1], case.weight_shape[0]
     return conv_terms(case.input_shape[0], cin, cout, kw.get("groups", 1), kernel, sizes, out)
 
@@ -198,7 +206,6 @@ def compare_with_reference(
     def reference(x, w, b):
         return custom_conv_reference(x, w, b, **public)
 
-    layout = ", channels_last" if channels_last else ""
     comparison = error_against_reference(
         run,
         reference,
@@ -207,7 +214,7 @@ def compare_with_reference(
         seed=seed,
         gradients=gradients,
         terms=terms(case),
-        label=f"{algorithm} in {dtype}{layout}{'' if gradients else ', forward only'} on {case}",
+        label=describe(algorithm, dtype, case, channels_last=channels_last, gradients=gradients),
     )
     magnified = condition(case, tensors, gradients) - 1
     return Comparison(comparison.error, comparison.tolerance + ROUNDING * epsilon(dtype) * magnified, comparison.label)

@@ -16,7 +16,7 @@ from typing import Optional
 import torch
 
 from ..core.plan import PADDING_MODES
-from ..core.testing import Comparison, ConvCase, FamilyTests, conv_terms, error_against_reference
+from ..core.testing import Comparison, ConvCase, FamilyTests, conv_terms, describe, error_against_reference
 from . import DISPATCHER, reference
 from .functional import explain_fused, fused
 from .plan import LINEAR_MODES as LINEAR
@@ -170,7 +170,6 @@ def compare_with_reference(
     def definition(x, w, b):
         return reference.fused(case.op, x, w, b, **case.kwargs)
 
-    layout = ", channels_last" if channels_last and case.ndim > 1 else ""
     return error_against_reference(
         run,
         definition,
@@ -180,7 +179,7 @@ def compare_with_reference(
         gradients=gradients,
         terms=terms(case),
         linear=True,
-        label=f"{algorithm} in {dtype}{layout}{'' if gradients else ', no gradients'} on {case}",
+        label=describe(algorithm, dtype, case, channels_last=channels_last, gradients=gradients),
     )
 
 

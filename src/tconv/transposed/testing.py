@@ -16,7 +16,7 @@ from typing import Optional
 
 import torch
 
-from ..core.testing import Comparison, FamilyTests, conv_terms, error_against_reference
+from ..core.testing import Comparison, FamilyTests, conv_terms, describe, error_against_reference
 from . import DISPATCHER, functional
 from .plan import plan_conv_transpose
 from .reference import conv_transpose_reference, reference_dtype
@@ -197,8 +197,7 @@ def compare_with_reference(
         gradients=gradients,
         terms=case.terms,
         linear=True,
-        label=f"{algorithm} in {str(dtype).removeprefix('torch.')}{' channels-last' if channels_last else ''}"
-        f"{'' if gradients else ' inference'} on {case}",
+        label=describe(algorithm, dtype, case, channels_last=channels_last, gradients=gradients),
     )
 
 

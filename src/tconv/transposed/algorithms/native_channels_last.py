@@ -26,8 +26,8 @@ class NativeChannelsLast(Native):
             reasons.append(f"channels-last layouts exist for 2 and 3 spatial axes, not {plan.ndim}")
         elif plan.channels_last:
             reasons.append("the input is already channels-last: that is 'native'")
-        elif channels_last_unreliable(plan):
-            reasons.append(channels_last_unreliable(plan))
+        elif unreliable := channels_last_unreliable(plan):
+            reasons.append(unreliable)
         return reasons
 
     def run(
