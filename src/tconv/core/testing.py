@@ -31,6 +31,7 @@ from typing import Callable, Mapping, Optional, Sequence
 import torch
 
 from .algorithm import Algorithm
+from .plan import CHANNELS_LAST
 
 #: The dtypes the families' tests draw problems in; an algorithm is tested in each it declares.
 DTYPES = (torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.complex64)
@@ -114,8 +115,8 @@ class ConvCase:
         """Random ``(input, weight, bias)`` (:func:`random_tensors`); with ``channels_last`` a 2-d or
         3-d input is channels-last."""
         x, w, b = random_tensors(self.input_shape, self.weight_shape, self.bias, dtype, seed=seed)
-        if channels_last and self.ndim in (2, 3):
-            x = x.contiguous(memory_format=torch.channels_last if self.ndim == 2 else torch.channels_last_3d)
+        if channels_last and self.ndim in CHANNELS_LAST:
+            x = x.contiguous(memory_format=CHANNELS_LAST[self.ndim])
         for t in (x, w, b):
             if t is not None:
                 t.requires_grad_(requires_grad)

@@ -16,6 +16,7 @@ from typing import Optional
 
 import torch
 
+from ..core.plan import CHANNELS_LAST
 from ..core.testing import Comparison, FamilyTests, conv_terms, describe, error_against_reference
 from . import DISPATCHER, functional
 from .plan import plan_conv_transpose
@@ -68,8 +69,8 @@ class Case:
 
         x, w = draw(*self.input_shape), draw(*self.weight_shape)
         b = draw(self.weight_shape[1] * self.kwargs.get("groups", 1)) if self.bias else None
-        if channels_last and self.ndim in (2, 3):
-            x = x.contiguous(memory_format=torch.channels_last if self.ndim == 2 else torch.channels_last_3d)
+        if channels_last and self.ndim in CHANNELS_LAST:
+            x = x.contiguous(memory_format=CHANNELS_LAST[self.ndim])
         tensors = (x, w, b)
         for t in tensors:
             if t is not None:
