@@ -17,10 +17,9 @@ def optimize_and_measure(model: torch.nn.Module, inputs: tuple, *, quick: bool =
     optimized, report = tconv.optimize(model, inputs, report=True)
     print(report)
     with torch.no_grad():
-        pairs = zip(
-            torch.utils._pytree.tree_leaves(optimized(*inputs)), torch.utils._pytree.tree_leaves(model(*inputs))
+        pairs = list(
+            zip(torch.utils._pytree.tree_leaves(optimized(*inputs)), torch.utils._pytree.tree_leaves(model(*inputs)))
         )
-        pairs = list(pairs)
         difference = max((a - b).abs().max().item() for a, b in pairs)
         relative = max((a - b).abs().max().item() / b.abs().max().item() for a, b in pairs)
         times: dict[str, list[float]] = {"original": [], "optimized": []}
